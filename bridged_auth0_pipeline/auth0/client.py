@@ -1,0 +1,104 @@
+"""The Management API client the pipeline and the CLI use: one session, every endpoint we read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from bridged_auth0_pipeline.auth0 import exports, logs, roles, users
+from bridged_auth0_pipeline.auth0.connection import Auth0Connection
+from bridged_auth0_pipeline.auth0.errors import Auth0ConfigError
+from bridged_auth0_pipeline.auth0.pagination import MAX_PAGE_SIZE, offset_pages
+from bridged_auth0_pipeline.auth0.records import user_fields, without_idp_tokens
+from bridged_auth0_pipeline.auth0.session import Auth0Session
+
+DEFAULT_PAGE_SIZE = 50  # the integration guide's bulk limit; Auth0 itself allows 100
+
+
+class Auth0Client:
+    def __init__(self, session: Auth0Session, *, page_size: int = DEFAULT_PAGE_SIZE):
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise Auth0ConfigError(f"BRIDGED_PAGE_SIZE={page_size} is out of range. Fix: use 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).")
+        self.session = session
+        self.page_size = page_size
+
+    @classmethod
+    def connect(
+        cls,
+        domain: str | None,
+        client_id: str | None,
+        client_secret: str | None,
+        *,
+        audience: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_rate_limit_wait_seconds: float = 300.0,
+    ) -> "Auth0Client":
+        connection = Auth0Connection.from_settings(domain, audience)
+        session = Auth0Session(
+            connection, client_id or "", client_secret or "", max_rate_limit_wait_seconds=max_rate_limit_wait_seconds
+        )
+        return cls(session, page_size=page_size)
+
+    def __enter__(self) -> "Auth0Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.session.close()
+
+    @property
+    def stats(self):
+        return self.session.stats
+
+    # users ---------------------------------------------------------------------------------------
+    def get_user(self, user_id: str, fields: list[str] | None = None) -> dict:
+        body, _ = self.session.get_json(f"users/{quote(user_id, safe='')}", _fields(fields))
+        return without_idp_tokens(body)
+
+    def users_by_email(self, email: str, fields: list[str] | None = None) -> list[dict]:
+        body, _ = self.session.get_json("users-by-email", {"email": email, **_fields(fields)})
+        return [without_idp_tokens(user) for user in body]
+
+    def search_users(self, q: str | None = None, *, sort: str | None = None, fields: list[str] | None = None) -> Iterator[dict]:
+        """Plain search paging: like Auth0 itself, stops at the first 1000 results."""
+        params = {"q": q, "search_engine": "v3", "sort": sort, **_fields(fields)}
+        for records, _ in offset_pages(self.session, "users", params, self.page_size, "users"):
+            yield from (without_idp_tokens(user) for user in records)
+
+    def users_updated_since(self, since: str | None, fields: list[str] | None = None) -> Iterator[dict]:
+        """Every user with updated_at >= since (all users when None), complete past the cap."""
+
+        def export_users_at(timestamp: str) -> Iterator[dict]:
+            return (user for user in self.export_users(fields) if user.get("updated_at") == timestamp)
+
+        for user in users.iter_users_updated_since(
+            self.session, since, per_page=self.page_size, fields=fields, export_users_at=export_users_at
+        ):
+            yield without_idp_tokens(user)
+
+    def export_users(self, fields: list[str] | None) -> Iterator[dict]:
+        """A full snapshot through the users export job (one job instead of thousands of pages)."""
+        for user in exports.export_users(self.session, fields or user_fields(include_metadata=True)):
+            yield without_idp_tokens(user)
+
+    def user_logs(self, user_id: str) -> Iterator[dict]:
+        path = f"users/{quote(user_id, safe='')}/logs"
+        for records, _ in offset_pages(self.session, path, {"sort": "date:-1"}, self.page_size, "logs"):
+            yield from records
+
+    def user_roles(self, user_id: str) -> list[dict]:
+        path = f"users/{quote(user_id, safe='')}/roles"
+        return [role for records, _ in offset_pages(self.session, path, {}, self.page_size, "roles") for role in records]
+
+    # logs and roles ------------------------------------------------------------------------------
+    def log_pages(self, after: str | None) -> Iterator[list[dict]]:
+        return logs.iter_log_pages(self.session, after, take=self.page_size)
+
+    def roles(self, name_filter: str | None = None) -> Iterator[dict]:
+        return roles.iter_roles(self.session, per_page=self.page_size, name_filter=name_filter)
+
+    def role_members(self, role_id: str) -> Iterator[dict]:
+        return roles.iter_role_members(self.session, role_id, take=self.page_size)
+
+
+def _fields(fields: list[str] | None) -> dict[str, str]:
+    return {"fields": ",".join(fields), "include_fields": "true"} if fields else {}

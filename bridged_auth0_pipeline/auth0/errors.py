@@ -1,0 +1,87 @@
+"""Typed Auth0 errors whose messages state the cause and the fix.
+
+The messages follow the integration guide's troubleshooting table. They never contain a client
+secret or a token: only the HTTP status, the endpoint path and Auth0's own error text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+DASHBOARD_APP = "Auth0 Dashboard → Applications → Applications → <your Machine-to-Machine app>"
+DASHBOARD_GRANTS = (
+    "Auth0 Dashboard → Applications → APIs → Auth0 Management API → Machine to Machine Applications"
+)
+REQUIRED_SCOPES = ("read:users", "read:user_idp_tokens", "read:logs", "read:roles")
+
+
+class Auth0Error(Exception):
+    """Base class: anything that went wrong talking to Auth0."""
+
+
+class Auth0ConfigError(Auth0Error):
+    """A setting is missing or malformed; raised before any request is made."""
+
+
+class Auth0AuthenticationError(Auth0Error):
+    """401: the client credentials (or the token built from them) were rejected."""
+
+
+class Auth0AudienceError(Auth0Error):
+    """The token request named an audience the tenant does not serve, or none at all."""
+
+
+class Auth0AuthorizationError(Auth0Error):
+    """403: the application is not authorized for the Management API or lacks a scope."""
+
+
+class Auth0ScopeError(Auth0AuthorizationError):
+    """403 insufficient_scope: the token lacks `scope`."""
+
+    def __init__(self, message: str, scope: str):
+        super().__init__(message)
+        self.scope = scope
+
+
+class Auth0NotFoundError(Auth0Error):
+    """404: the user (or role, or job) does not exist."""
+
+
+class Auth0BadRequestError(Auth0Error):
+    """400: Auth0 refused the request's parameters."""
+
+    def __init__(self, message: str, error_code: str | None = None):
+        super().__init__(message)
+        self.error_code = error_code
+
+
+class Auth0LogRetentionError(Auth0BadRequestError):
+    """400 on a log checkpoint older than the tenant's retention: a gap in the history."""
+
+
+class Auth0ServerError(Auth0Error):
+    """5xx, timeouts, dropped connections or unreadable bodies that outlasted the retries."""
+
+
+class Auth0RateLimitError(Auth0Error):
+    """HTTP 429 outlasted BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS.
+
+    The class name and the `reset_at=<ISO-8601>` token in the message are a contract: the re-run
+    sensor finds this error by name in a failed run's error chain and waits until that time.
+    """
+
+    def __init__(self, reset_at: datetime, waited_seconds: float, max_wait_seconds: float, path: str):
+        self.reset_at = reset_at
+        self.waited_seconds = waited_seconds
+        self.max_wait_seconds = max_wait_seconds
+        super().__init__(
+            f"Auth0 rate limit (429) on {path}: waited {waited_seconds:.1f}s of the "
+            f"{max_wait_seconds:g}s allowed by BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS. "
+            f"reset_at={format_reset(reset_at)}. Fix: reduce BRIDGED_SYNC_FREQUENCY, raise "
+            "BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS, or ask Auth0 for a higher rate limit; the re-run "
+            "sensor retries after the reset."
+        )
+
+
+def format_reset(reset_at: datetime) -> str:
+    return reset_at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

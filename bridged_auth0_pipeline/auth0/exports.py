@@ -1,0 +1,78 @@
+"""The users export job: a complete snapshot of the tenant without the search cap.
+
+POST /api/v2/jobs/users-exports → poll GET /api/v2/jobs/{id} until completed → stream the gzip
+NDJSON file from the signed `location` URL, one user per line, never holding the file in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zlib
+from collections.abc import Iterator
+
+from bridged_auth0_pipeline.auth0.errors import Auth0ServerError
+from bridged_auth0_pipeline.auth0.session import Auth0Session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEADLINE_SECONDS = 3600.0
+POLL_MIN_SECONDS = 0.25
+POLL_MAX_SECONDS = 15.0
+
+
+def export_users(
+    session: Auth0Session, fields: list[str], *, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
+) -> Iterator[dict]:
+    """Yield every user of the tenant from a fresh export job (json format)."""
+    job, _ = session.request_json(
+        "POST", "jobs/users-exports", json={"format": "json", "fields": [{"name": name} for name in fields]}
+    )
+    location = wait_for_export(session, job["id"], deadline_seconds)
+    yield from _stream_ndjson_gz(session, job["id"], location)
+
+
+def wait_for_export(session: Auth0Session, job_id: str, deadline_seconds: float) -> str:
+    started = time.monotonic()
+    delay = POLL_MIN_SECONDS
+    while True:
+        job, _ = session.get_json(f"jobs/{job_id}")
+        status = job.get("status")
+        if status == "completed" and job.get("location"):
+            log.info("Users export %s completed after %.1fs", job_id, time.monotonic() - started)
+            return job["location"]
+        if status == "failed":
+            raise Auth0ServerError(f"Auth0 users export job {job_id} failed: {job.get('summary') or job}. Fix: re-run the sync.")
+        elapsed = time.monotonic() - started
+        if elapsed > deadline_seconds:
+            raise Auth0ServerError(
+                f"Auth0 users export job {job_id} did not complete within {deadline_seconds:g}s "
+                f"(status {status}, {job.get('percentage_done', '?')}% done). Fix: re-run the sync later."
+            )
+        hint = job.get("time_left_seconds")
+        delay = min(POLL_MAX_SECONDS, max(POLL_MIN_SECONDS, float(hint) / 2 if hint else delay * 1.5))
+        time.sleep(min(delay, max(0.0, deadline_seconds - elapsed)))
+
+
+def _stream_ndjson_gz(session: Auth0Session, job_id: str, location: str) -> Iterator[dict]:
+    try:
+        response = session.download(location)
+    except Auth0ServerError:
+        # The signed URL lives about 60 s; a fresh GET of the job signs a new one.
+        response = session.download(wait_for_export(session, job_id, POLL_MAX_SECONDS))
+    with response:
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pending = b""
+        for chunk in response.iter_bytes():
+            pending += inflate.decompress(chunk)
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    yield json.loads(line)
+        pending += inflate.flush()
+        if not inflate.eof:
+            raise Auth0ServerError(f"The users export file of job {job_id} was cut short. Fix: re-run the sync.")
+        for line in pending.split(b"\n"):
+            if line.strip():
+                yield json.loads(line)

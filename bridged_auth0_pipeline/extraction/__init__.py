@@ -1,0 +1,1 @@
+"""Extraction assets: Auth0 → auth0_staging (raw JSON, one transaction per stream)."""

@@ -1,0 +1,43 @@
+"""What every extraction asset shares: its group, kinds, owners and request metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import dagster as dg
+
+from bridged_auth0_pipeline.auth0 import Auth0Client
+
+GROUP = "auth0_extraction"
+KINDS = {"auth0", "duckdb"}
+OWNERS = ["team:data"]
+
+
+def request_metadata(client: Auth0Client, before: int) -> dict:
+    stats = client.stats
+    return {
+        "auth0/management_requests": stats.management_requests - before,
+        "auth0/run_management_requests": stats.management_requests,
+        "auth0/token_requests": stats.token_requests,
+        "auth0/seconds_waited_on_429": round(client.session.pacer.waited_on_429, 2),
+    }
+
+
+def track_high_water(records: Iterable[dict], key: str, into: dict) -> Iterator[dict]:
+    """Pass records through, remembering the greatest `key` (ISO timestamps and log ids sort as text)."""
+    for record in records:
+        value = record.get(key)
+        if isinstance(value, str) and (into.get("high_water") is None or value > into["high_water"]):
+            into["high_water"] = value
+        yield record
+
+
+def raw_asset(name: str, description: str, **kwargs):
+    return dg.asset(
+        key=["auth0_staging", name],
+        group_name=GROUP,
+        kinds=KINDS,
+        owners=OWNERS,
+        description=description,
+        **kwargs,
+    )

@@ -1,0 +1,325 @@
+"""The emulated tenant: users, roles, log events, and the mutations tests drive.
+
+Data is kept as plain dicts shaped exactly like Auth0's responses so a test can compare a warehouse
+with `tenant.users` / `tenant.logs` directly. Stored user dicts are never changed in place: every
+mutation stores a new dict (copy-on-write), which lets the server serialise responses and export
+snapshots outside the lock without seeing half-applied changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import string
+import threading
+from bisect import bisect_left, bisect_right, insort
+from datetime import datetime
+from typing import Callable
+
+from .clock import epoch_ms, iso_from_epoch_ms, iso_ms, normalize_iso, utcnow
+from .indexes import LogIndexes, UserIndexes
+from .logevents import make_event
+
+TIMESTAMP_FIELDS = ("created_at", "updated_at", "last_login", "last_password_reset",
+                    "multifactor_last_modified")
+_ALNUM = string.ascii_letters + string.digits
+
+# name, strategy (= identity provider), strategy_type, isSocial
+CONNECTIONS: list[tuple[str, str, str, bool]] = [
+    ("Username-Password-Authentication", "auth0", "database", False),
+    ("google-oauth2", "google-oauth2", "social", True),
+    ("github", "github", "social", True),
+    ("acme-saml", "samlp", "enterprise", False),
+    ("contoso-waad", "waad", "enterprise", False),
+    ("sms", "sms", "passwordless", False),
+]
+
+
+def _connection_id(name: str) -> str:
+    """Stable `con_` + 16 alphanumerics for a connection name."""
+    rng = random.Random("connection:" + name)
+    return "con_" + "".join(rng.choice(_ALNUM) for _ in range(16))
+
+
+def log_id_for(stamp: str, seq: int) -> str:
+    """Fixed-width numeric id: `900` + the canonical timestamp's digits + a sequence number.
+
+    Lexicographic order equals chronological order, as with Auth0's ids.
+    """
+    digits = stamp[0:4] + stamp[5:7] + stamp[8:10] + stamp[11:13] + stamp[14:16] + stamp[17:19] \
+        + stamp[20:23]
+    return "900" + digits + "%036d" % seq
+
+
+class SandboxTenant:
+    """An Auth0 tenant in memory. All public methods are thread-safe."""
+
+    def __init__(self, *, name: str = "sandbox.auth0.test", seed: int = 0):
+        self.name = name
+        self.lock = threading.RLock()
+        self.users: dict[str, dict] = {}
+        self.logs: list[dict] = []
+        self.roles: dict[str, dict] = {}
+        #: role id -> user ids, kept sorted by user id (the order role member listings use).
+        self.role_members: dict[str, list[str]] = {}
+        #: connection name -> {id, name, strategy, strategy_type, is_social}
+        self.connections: dict[str, dict] = {
+            n: {"id": _connection_id(n), "name": n, "strategy": s, "strategy_type": t,
+                "is_social": social}
+            for n, s, t, social in CONNECTIONS}
+        #: Replace to control time: a callable returning an aware UTC datetime.
+        self.clock: Callable[[], datetime] = utcnow
+        #: Bumped on every change, so caches of query results know when to drop.
+        self.users_version = 0
+        self.logs_version = 0
+        #: Set by expire_logs_before: events before it are gone.
+        self.log_floor: str | None = None
+        self._log_ids: list[str] = []
+        self._log_seq = 0
+        self._last_log_ms = 0
+        self._rng = random.Random(seed)
+        self.user_index = UserIndexes()
+        self.user_index.bind(self.users)
+        self.log_index = LogIndexes()
+        self.log_index.bind(self.logs)
+
+    # -- construction ----------------------------------------------------------------------------
+    @classmethod
+    def generate(cls, users: int = 3000, seed: int = 7, shared_timestamp_users: int = 0,
+                 logs_per_user: int = 2, **options) -> "SandboxTenant":
+        """A deterministic synthetic tenant; see synthetic.generate_tenant for the options."""
+        from .synthetic import generate_tenant
+        return generate_tenant(users=users, seed=seed,
+                               shared_timestamp_users=shared_timestamp_users,
+                               logs_per_user=logs_per_user, **options)
+
+    # -- time ------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    def now_iso(self) -> str:
+        return iso_ms(self.now())
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def connection_for_user(self, user: dict) -> dict | None:
+        identities = user.get("identities") or []
+        if identities:
+            return self.connections.get(identities[0].get("connection"))
+        return None
+
+    def connection_by_id(self, connection_id: str) -> dict | None:
+        for conn in self.connections.values():
+            if conn["id"] == connection_id:
+                return conn
+        return None
+
+    def _random_hex(self, n: int) -> str:
+        return "%0*x" % (n, self._rng.getrandbits(4 * n))
+
+    def _default_identity(self, user_id: str) -> dict:
+        provider, _, rest = user_id.partition("|")
+        connection = {"auth0": "Username-Password-Authentication", "samlp": None,
+                      "waad": "contoso-waad"}.get(provider, provider)
+        if provider == "samlp" and "|" in rest:
+            connection = rest.split("|", 1)[0]
+        conn = self.connections.get(connection or "")
+        identity_id: str | int = rest
+        if provider == "github" and rest.isdigit():
+            identity_id = int(rest)
+        return {"connection": connection or provider, "provider": provider,
+                "user_id": identity_id, "isSocial": bool(conn and conn["is_social"])}
+
+    @staticmethod
+    def _normalize_timestamps(profile: dict) -> None:
+        for field in TIMESTAMP_FIELDS:
+            value = profile.get(field)
+            if isinstance(value, datetime):
+                profile[field] = iso_ms(value)
+            elif isinstance(value, str):
+                profile[field] = normalize_iso(value)
+
+    # -- users -----------------------------------------------------------------------------------
+    def add_user(self, profile: dict) -> dict:
+        """Create a user; fills user_id, identities, created_at and updated_at when absent.
+
+        Writes an `ss` (signup) log event. Returns a copy of the stored profile.
+        """
+        user = copy.deepcopy(dict(profile))
+        with self.lock:
+            if not user.get("user_id"):
+                identities = user.get("identities")
+                if identities:
+                    first = identities[0]
+                    user["user_id"] = f"{first['provider']}|{first['user_id']}"
+                else:
+                    user["user_id"] = "auth0|" + self._random_hex(24)
+            uid = user["user_id"]
+            if uid in self.users:
+                raise ValueError(f"user {uid} already exists")
+            user.setdefault("identities", [self._default_identity(uid)])
+            now = self.now_iso()
+            user.setdefault("created_at", now)
+            user.setdefault("updated_at", now)
+            self._normalize_timestamps(user)
+            self._store_user(uid, None, user)
+            self._append_log("ss", user=user, date=now)
+            return copy.deepcopy(user)
+
+    def update_user(self, user_id: str, **changes) -> dict:
+        """Set top-level fields (a value of None removes the field, as Auth0 omits it).
+
+        Bumps updated_at to now unless `updated_at` is among the changes. Metadata objects are
+        replaced, not merged: pass the whole new object.
+        """
+        with self.lock:
+            old = self.users.get(user_id)
+            if old is None:
+                raise KeyError(user_id)
+            if changes.get("user_id", user_id) != user_id:
+                raise ValueError("user_id cannot be changed")
+            new = dict(old)
+            for key, value in changes.items():
+                if value is None:
+                    new.pop(key, None)
+                else:
+                    new[key] = copy.deepcopy(value)
+            if "updated_at" not in changes:
+                new["updated_at"] = self.now_iso()
+            self._normalize_timestamps(new)
+            self._store_user(user_id, old, new)
+            return copy.deepcopy(new)
+
+    def delete_user(self, user_id: str) -> None:
+        """Remove the user and their role memberships; writes an `sdu` event for them."""
+        with self.lock:
+            old = self.users.get(user_id)
+            if old is None:
+                raise KeyError(user_id)
+            for members in self.role_members.values():
+                i = bisect_left(members, user_id)
+                if i < len(members) and members[i] == user_id:
+                    del members[i]
+            self._store_user(user_id, old, None)
+            self._append_log("sdu", user=old, date=self.now_iso())
+
+    def _store_user(self, uid: str, old: dict | None, new: dict | None) -> None:
+        if new is None:
+            del self.users[uid]
+        else:
+            self.users[uid] = new
+        self.user_index.change(uid, old, new)
+        self.users_version += 1
+
+    def users_by_email(self, email: str) -> list[dict]:
+        with self.lock:
+            found = [self.users[uid] for uid in self.user_index.by_email(email)]
+        return sorted(found, key=lambda u: u["user_id"])
+
+    def snapshot_users(self) -> list[dict]:
+        """The current user dicts (safe to read later: they are never mutated in place)."""
+        with self.lock:
+            return list(self.users.values())
+
+    # -- logs ------------------------------------------------------------------------------------
+    def add_log(self, type: str, user_id: str | None = None, **fields) -> dict:
+        """Append an event of any `type`; `fields` override the generated ones (e.g. date=...)."""
+        with self.lock:
+            user = self.users.get(user_id) if user_id else None
+            date = fields.pop("date", None)
+            date = normalize_iso(date) if isinstance(date, str) else (
+                iso_ms(date) if isinstance(date, datetime) else self.now_iso())
+            event = self._append_log(type, user=user, date=date, user_id=user_id, extra=fields)
+            return copy.deepcopy(event)
+
+    def _append_log(self, type_: str, *, user: dict | None, date: str,
+                    user_id: str | None = None, extra: dict | None = None) -> dict:
+        date_ms = epoch_ms(datetime.fromisoformat(date.replace("Z", "+00:00")))
+        connection = self.connection_for_user(user) if user else None
+        event = make_event(type_, date, date_ms, self._rng, tenant_name=self.name, user=user,
+                           connection=connection)
+        if user is None and user_id:
+            event["user_id"] = user_id
+        if extra:
+            event.update(copy.deepcopy(extra))
+        self._push_log(event, date_ms)
+        return event
+
+    def _push_log(self, event: dict, date_ms: int) -> None:
+        """Give `event` the next log id (never older than the last one) and append it."""
+        if date_ms >= self._last_log_ms:
+            self._last_log_ms = date_ms
+            stamp = event["date"] if isinstance(event.get("date"), str) else iso_from_epoch_ms(
+                date_ms)
+        else:
+            stamp = iso_from_epoch_ms(self._last_log_ms)
+        self._log_seq += 1
+        event["log_id"] = log_id_for(stamp, self._log_seq)
+        # log_id first, like Auth0's field order in exports and responses.
+        ordered = {"log_id": event.pop("log_id"), **event}
+        self.logs.append(ordered)
+        self._log_ids.append(ordered["log_id"])
+        self.log_index.appended(ordered)
+        self.logs_version += 1
+
+    def expire_logs_before(self, log_id: str) -> int:
+        """Drop events older than `log_id` (retention). Returns how many were dropped."""
+        with self.lock:
+            cut = bisect_left(self._log_ids, log_id)
+            del self.logs[:cut]
+            del self._log_ids[:cut]
+            if self.log_floor is None or log_id > self.log_floor:
+                self.log_floor = log_id
+            self.log_index.bind(self.logs)
+            self.logs_version += 1
+            return cut
+
+    def log_from_is_expired(self, from_id: str) -> bool:
+        """True when a checkpoint `from` lies before the oldest retained event."""
+        with self.lock:
+            if self.log_floor is None:
+                return False
+            oldest = self._log_ids[0] if self._log_ids else self.log_floor
+            return from_id < oldest
+
+    def logs_after(self, from_id: str, take: int) -> list[dict]:
+        with self.lock:
+            start = bisect_right(self._log_ids, from_id)
+            return self.logs[start:start + take]
+
+    def logs_for_user(self, user_id: str) -> list[dict]:
+        with self.lock:
+            return self.log_index.for_user(user_id)
+
+    # -- roles -----------------------------------------------------------------------------------
+    def add_role(self, name: str, description: str = "") -> dict:
+        with self.lock:
+            if any(r["name"] == name for r in self.roles.values()):
+                raise ValueError(f"role {name!r} already exists")
+            role_id = "rol_" + "".join(self._rng.choice(_ALNUM) for _ in range(16))
+            role = {"id": role_id, "name": name, "description": description}
+            self.roles[role_id] = role
+            self.role_members[role_id] = []
+            self.users_version += 1
+            return dict(role)
+
+    def assign_role(self, role_id: str, user_ids) -> None:
+        if isinstance(user_ids, str):
+            user_ids = [user_ids]
+        with self.lock:
+            members = self.role_members[role_id]
+            for uid in user_ids:
+                if uid not in self.users:
+                    raise KeyError(uid)
+                i = bisect_left(members, uid)
+                if i == len(members) or members[i] != uid:
+                    insort(members, uid)
+            self.users_version += 1
+
+    def roles_of(self, user_id: str) -> list[dict]:
+        with self.lock:
+            found = []
+            for role_id, members in self.role_members.items():
+                i = bisect_left(members, user_id)
+                if i < len(members) and members[i] == user_id:
+                    found.append(self.roles[role_id])
+            return sorted(found, key=lambda r: (r["name"], r["id"]))

@@ -1,0 +1,1 @@
+"""Live answers for support agents, straight from the Management API."""

@@ -1,0 +1,55 @@
+"""Each sql/views/NN_<schema>__<view>.sql becomes an asset keyed [<schema>, <view>], whose deps
+are the auth0.* tables and views its SQL reads — so the lineage shows tables → views."""
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from bridged_auth0_pipeline.orchestration.resources import open_warehouse
+from bridged_auth0_pipeline.warehouse.loads import run_load
+from bridged_auth0_pipeline.warehouse.sql_files import read_sql, sql_files
+
+GROUP = "playbook_views"
+_FILE_NAME = re.compile(r"^\d+_(?P<schema>\w+?)__(?P<view>\w+)\.sql$")
+_REFERENCE = re.compile(r"\b(auth0|playbooks)\.(\w+)")
+
+
+def _view_key(sql_file: str) -> dg.AssetKey:
+    match = _FILE_NAME.match(Path(sql_file).name)
+    if match is None:
+        raise ValueError(f"{sql_file}: view files are named NN_<schema>__<view>.sql")
+    return dg.AssetKey([match["schema"], match["view"]])
+
+
+def _first_comment(sql: str) -> str:
+    lines = [line.strip("- ").strip() for line in sql.splitlines() if line.startswith("--")]
+    return " ".join(lines[:3]) or "Playbook view."
+
+
+def build_view_asset(sql_file: str) -> dg.AssetsDefinition:
+    key = _view_key(sql_file)
+    sql = read_sql(sql_file)
+    deps = sorted({dg.AssetKey([schema, name]) for schema, name in _REFERENCE.findall(sql)} - {key}, key=str)
+
+    @dg.asset(
+        key=key,
+        deps=deps,
+        group_name=GROUP,
+        kinds={"duckdb", "sql"},
+        owners=["team:data"],
+        description=_first_comment(sql),
+        metadata={"sql_file": f"sql/{sql_file}"},
+    )
+    def _view(warehouse: DuckDBResource) -> dg.MaterializeResult:
+        with open_warehouse(warehouse) as con:
+            run_load(con, sql_file, synced_at=datetime.now(timezone.utc))
+            rows = con.execute(f"SELECT count(*) FROM {'.'.join(key.path)}").fetchone()[0]
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+    return _view
+
+
+view_assets = [build_view_asset(sql_file) for sql_file in sql_files("views")]

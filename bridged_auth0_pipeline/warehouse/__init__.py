@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema migrations, staging writes, transactional loads and sync state."""

@@ -1,0 +1,84 @@
+"""Asset checks on the warehouse tables: keys unique, references intact, counts matching what
+the API reported, no log history lost to retention, no rejected records."""
+
+import json
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from bridged_auth0_pipeline.orchestration.resources import open_warehouse
+from bridged_auth0_pipeline.warehouse.assets import LOGIN_EVENTS, ROLES, USER_IDENTITIES, USER_METADATA, USER_ROLES, USERS
+
+# (asset, check name, description, SQL counting the rows that violate it)
+SQL_CHECKS = [
+    (USERS, "unique_user_id", "user_id is unique.",
+     "SELECT count(*) - count(DISTINCT user_id) FROM auth0.users"),
+    (USER_IDENTITIES, "unique_identity", "(user_id, provider, identity_user_id) is unique.",
+     "SELECT count(*) FROM (SELECT 1 FROM auth0.user_identities GROUP BY user_id, provider, identity_user_id HAVING count(*) > 1)"),
+    (USER_IDENTITIES, "identities_reference_users", "Every identity belongs to a user in auth0.users.",
+     "SELECT count(*) FROM auth0.user_identities i ANTI JOIN auth0.users u USING (user_id)"),
+    (USER_METADATA, "unique_metadata_key", "(user_id, source, key) is unique.",
+     "SELECT count(*) FROM (SELECT 1 FROM auth0.user_metadata GROUP BY user_id, source, key HAVING count(*) > 1)"),
+    (USER_METADATA, "metadata_references_users", "Every metadata row belongs to a user in auth0.users.",
+     "SELECT count(*) FROM auth0.user_metadata m ANTI JOIN auth0.users u USING (user_id)"),
+    (ROLES, "unique_role_id", "Role id is unique.",
+     "SELECT count(*) - count(DISTINCT id) FROM auth0.roles"),
+    (USER_ROLES, "unique_membership", "(user_id, role_id) is unique.",
+     "SELECT count(*) FROM (SELECT 1 FROM auth0.user_roles GROUP BY user_id, role_id HAVING count(*) > 1)"),
+    (USER_ROLES, "memberships_reference_users", "Every membership belongs to a user in auth0.users.",
+     "SELECT count(*) FROM auth0.user_roles r ANTI JOIN auth0.users u USING (user_id)"),
+    (LOGIN_EVENTS, "unique_log_id", "log_id is unique.",
+     "SELECT count(*) - count(DISTINCT log_id) FROM auth0.login_events"),
+    (USERS, "staged_users_landed", "Every user the API returned in the last extraction is in auth0.users.",
+     "SELECT count(*) FROM (SELECT DISTINCT user_id FROM auth0_staging.users WHERE user_id IS NOT NULL) s ANTI JOIN auth0.users u USING (user_id)"),
+    (USERS, "full_snapshot_count_matches", "After a full snapshot, the live users equal the users the export returned.",
+     """SELECT CASE WHEN (SELECT mode FROM auth0_staging.extractions WHERE stream = 'users') = 'full'
+                    THEN abs((SELECT count(DISTINCT user_id) FROM auth0_staging.users)
+                             - (SELECT count(*) FROM auth0.users WHERE deleted_at IS NULL)) ELSE 0 END"""),
+    (LOGIN_EVENTS, "staged_events_landed", "Every event the API returned in the last extraction is in auth0.login_events.",
+     "SELECT count(*) FROM (SELECT DISTINCT log_id FROM auth0_staging.login_events WHERE log_id IS NOT NULL) s ANTI JOIN auth0.login_events e USING (log_id)"),
+    (ROLES, "role_count_matches", "auth0.roles holds as many roles as the API listed.",
+     "SELECT abs((SELECT coalesce(max(api_total), 0) FROM auth0_staging.extractions WHERE stream = 'roles') - (SELECT count(*) FROM auth0.roles))"),
+]
+
+
+def _sql_check(asset: dg.AssetKey, name: str, description: str, sql: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset, name=name, description=description)
+    def _check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        with open_warehouse(warehouse) as con:
+            violations = con.execute(sql).fetchone()[0]
+        return dg.AssetCheckResult(passed=violations == 0, metadata={"violations": violations})
+
+    return _check
+
+
+@dg.asset_check(asset=LOGIN_EVENTS, description="The log cursor never fell behind the tenant's log retention.")
+def login_cursor_gap(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    with open_warehouse(warehouse) as con:
+        row = con.execute("SELECT details FROM auth0._sync_state WHERE stream = 'login_events'").fetchone()
+    gap = (json.loads(row[0]) if row and row[0] else {}).get("retention_gap")
+    if not gap:
+        return dg.AssetCheckResult(passed=True)
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="Log events between the stored cursor and the oldest retained event are lost: sync more often "
+        "than the tenant's log retention.",
+        metadata={key: str(value) for key, value in gap.items()},
+    )
+
+
+@dg.asset_check(asset=USERS, description="No record was rejected as untypeable in the last day.")
+def no_rejected_records(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    with open_warehouse(warehouse) as con:
+        rows = con.execute(
+            "SELECT source, reason, count(*) FROM auth0._rejected WHERE rejected_at > now() - INTERVAL 1 DAY GROUP BY ALL"
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rejected": sum(count for *_, count in rows), **{f"{s}: {r}": c for s, r, c in rows}},
+    )
+
+
+warehouse_checks = [_sql_check(*spec) for spec in SQL_CHECKS] + [login_cursor_gap, no_rejected_records]

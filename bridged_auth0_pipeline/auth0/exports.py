@@ -61,7 +61,7 @@ def _stream_ndjson_gz(session: Auth0Session, job_id: str, location: str) -> Iter
     except Auth0ServerError:
         # The signed URL lives about 60 s; a fresh GET of the job signs a new one.
         response = session.download(wait_for_export(session, job_id, POLL_MAX_SECONDS))
-    with response:
+    try:
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         pending = b""
         for chunk in response.iter_bytes():
@@ -76,3 +76,5 @@ def _stream_ndjson_gz(session: Auth0Session, job_id: str, location: str) -> Iter
         for line in pending.split(b"\n"):
             if line.strip():
                 yield json.loads(line)
+    finally:
+        response.close()

@@ -74,8 +74,15 @@ class SyncSettingsResource(dg.ConfigurableResource):
 
 @contextmanager
 def open_warehouse(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to an up-to-date warehouse (creates the file's folder and schema if needed)."""
+    """A connection to an up-to-date warehouse (creates the file's folder and schema if needed).
+
+    Closed in `finally`: DuckDBResource.get_connection skips its close() when the body raises, and
+    a connection left open keeps the file locked for the rest of the process.
+    """
     Path(warehouse.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     with warehouse.get_connection() as con:
-        apply_migrations(con)
-        yield con
+        try:
+            apply_migrations(con)
+            yield con
+        finally:
+            con.close()

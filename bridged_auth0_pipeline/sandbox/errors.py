@@ -16,7 +16,9 @@ PAGING_CAP_MESSAGE = (
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, body: dict, headers: dict[str, str] | None = None):
+    """An error response: a JSON body (dict) or raw bytes with a Content-Type in `headers`."""
+
+    def __init__(self, status: int, body: dict | bytes, headers: dict[str, str] | None = None):
         super().__init__(f"{status}: {body}")
         self.status = status
         self.body = body
@@ -57,7 +59,11 @@ def user_not_found() -> ApiError:
     return management_error(404, "The user does not exist.", "inexistent_user")
 
 
-def too_many_requests(headers: dict[str, str]) -> ApiError:
-    err = management_error(429, "Global limit has been reached", "too_many_requests")
-    err.headers = headers
+def too_many_requests(headers: dict[str, str], *, auth_api: bool) -> ApiError:
+    """The 429 body of the Management API, or of the Authentication API's token endpoint."""
+    if auth_api:
+        err = auth_error(429, "too_many_requests", "Global limit has been reached")
+    else:
+        err = management_error(429, "Global limit has been reached", "too_many_requests")
+    err.headers = dict(headers)
     return err

@@ -11,6 +11,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from operator import itemgetter
 
+from .gcpause import paused_gc
+
 DATE_FIELDS = ("created_at", "updated_at", "last_login")
 _first = itemgetter(0)
 
@@ -20,8 +22,9 @@ class SortedFieldIndex:
 
     def __init__(self, field: str, users: dict[str, dict]):
         self.field = field
-        self.entries = sorted(
-            (u[field], uid) for uid, u in users.items() if isinstance(u.get(field), str))
+        with paused_gc():
+            self.entries = sorted(
+                (u[field], uid) for uid, u in users.items() if isinstance(u.get(field), str))
 
     def _remove(self, value, uid: str) -> None:
         i = bisect_left(self.entries, (value, uid))
@@ -53,7 +56,7 @@ class UserIndexes:
     def __init__(self) -> None:
         self._users: dict[str, dict] = {}
         self._sorted: dict[str, SortedFieldIndex] = {}
-        self._email: dict[str, set[str]] | None = None
+        self._email: dict[str, str | list[str]] | None = None
 
     def bind(self, users: dict[str, dict]) -> None:
         """Point at a (new) users dict and forget everything built from the old one."""
@@ -68,21 +71,43 @@ class UserIndexes:
             before = (old or {}).get("email")
             after = (new or {}).get("email")
             if isinstance(before, str):
-                bucket = self._email.get(before.casefold())
-                if bucket:
-                    bucket.discard(uid)
+                self._email_remove(before.casefold(), uid)
             if isinstance(after, str):
-                self._email.setdefault(after.casefold(), set()).add(uid)
+                self._email_add(after.casefold(), uid)
 
-    def by_email(self, email: str) -> set[str]:
+    # Most addresses belong to one user: store a bare user id, a list only for shared addresses
+    # (a set per user would cost ~200 bytes each at a million users).
+    def _email_add(self, key: str, uid: str) -> None:
+        found = self._email.get(key)
+        if found is None:
+            self._email[key] = uid
+        elif isinstance(found, str):
+            if found != uid:
+                self._email[key] = [found, uid]
+        elif uid not in found:
+            found.append(uid)
+
+    def _email_remove(self, key: str, uid: str) -> None:
+        found = self._email.get(key)
+        if found == uid:
+            del self._email[key]
+        elif isinstance(found, list) and uid in found:
+            found.remove(uid)
+            if len(found) == 1:
+                self._email[key] = found[0]
+
+    def by_email(self, email: str) -> list[str]:
         if self._email is None:
-            index: dict[str, set[str]] = {}
-            for uid, u in self._users.items():
-                e = u.get("email")
-                if isinstance(e, str):
-                    index.setdefault(e.casefold(), set()).add(uid)
-            self._email = index
-        return set(self._email.get(email.casefold(), ()))
+            self._email = {}
+            with paused_gc():
+                for uid, u in self._users.items():
+                    e = u.get("email")
+                    if isinstance(e, str):
+                        self._email_add(e.casefold(), uid)
+        found = self._email.get(email.casefold())
+        if found is None:
+            return []
+        return [found] if isinstance(found, str) else list(found)
 
     # -- the interface search.Query uses -------------------------------------------------------
     def range(self, field: str, lo, lo_incl: bool, hi, hi_incl: bool) -> list[dict] | None:
@@ -121,10 +146,11 @@ class LogIndexes:
     def for_user(self, user_id: str) -> list[dict]:
         if self._by_user is None:
             by_user: dict[str, list[dict]] = {}
-            for event in self._logs:
-                uid = event.get("user_id")
-                if uid is not None:
-                    by_user.setdefault(uid, []).append(event)
+            with paused_gc():
+                for event in self._logs:
+                    uid = event.get("user_id")
+                    if uid is not None:
+                        by_user.setdefault(uid, []).append(event)
             self._by_user = by_user
         return list(self._by_user.get(user_id, ()))
 

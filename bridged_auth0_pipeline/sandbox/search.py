@@ -1,7 +1,8 @@
 """The subset of Lucene query syntax that Auth0 user search (v3) and log search accept.
 
 Supported: `field:value`, `field:"quoted value"`, wildcards `field:jo*`, `field:*` and
-`_exists_:field`, ranges `[a TO b]`, `{a TO b}`, mixed `[a TO b}` with `*` open ends, `AND`/`&&`,
+`_exists_:field`, ranges `[a TO b]`, `{a TO b}`, mixed `[a TO b}` with `*` open ends, one-sided
+`field:>a` / `>=` / `<` / `<=`, `AND`/`&&`,
 `OR`/`||`, `NOT`/`!`/`-`, parentheses and value lists `field:("a" OR "b")`. Dotted paths reach into
 nested objects and arrays (`identities.connection`, `app_metadata.plan`).
 
@@ -307,6 +308,14 @@ class _Parser:
             return Term(field, self.read_quoted(), quoted=True)
         if ch in "[{":
             return self.parse_range(field)
+        if ch in "<>":  # Elasticsearch's one-sided ranges: field:>=2026-01-01
+            op = ">=" if self.s.startswith(">=", self.i) else "<=" if self.s.startswith(
+                "<=", self.i) else ch
+            self.i += len(op)
+            bound = self.read_word()
+            if op[0] == ">":
+                return Range(field, bound, op == ">=", None, True)
+            return Range(field, None, True, bound, op == "<=")
         if ch == "(":
             self.i += 1
             parts = [self.parse_list_value(field)]

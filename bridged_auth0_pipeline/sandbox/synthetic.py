@@ -21,6 +21,7 @@ import string
 from datetime import datetime
 
 from .clock import epoch_ms, iso_from_epoch_ms, parse_iso
+from .gcpause import paused_gc
 from .logevents import make_event
 from .tenant import SandboxTenant
 
@@ -304,7 +305,18 @@ def _make_user(rng: random.Random, i: int, anchor: int, bulk_ms: int | None,
 def generate_tenant(users: int = 3000, seed: int = 7, shared_timestamp_users: int = 0,
                     logs_per_user: int = 2, anchor: str | datetime = DEFAULT_ANCHOR,
                     deleted_fraction: float = 0.005) -> SandboxTenant:
-    """Build a tenant with exactly `users` users (plus a few deleted ones visible in the logs)."""
+    """Build a tenant with exactly `users` users (plus a few deleted ones visible in the logs).
+
+    `anchor` is the tenant's "now" at generation: every generated timestamp lies before it, and
+    log events fall in the 30 days before it.
+    """
+    with paused_gc():
+        return _generate(users, seed, shared_timestamp_users, logs_per_user, anchor,
+                         deleted_fraction)
+
+
+def _generate(users: int, seed: int, shared_timestamp_users: int, logs_per_user: int,
+              anchor: str | datetime, deleted_fraction: float) -> SandboxTenant:
     rng = random.Random(seed)
     tenant = SandboxTenant(seed=seed + 1_000_003)  # own stream for ids it mints
     anchor_ms = epoch_ms(parse_iso(anchor) if isinstance(anchor, str) else anchor)
@@ -326,31 +338,35 @@ def generate_tenant(users: int = 3000, seed: int = 7, shared_timestamp_users: in
 
     # Log events: (date_ms, order, type, user) sorted by time, then given ids in that order.
     window_start = anchor_ms - LOG_WINDOW_DAYS * DAY_MS
+    first_gone = len(made) - deleted
     specs: list[tuple[int, int, str, dict | None]] = []
-    if logs_per_user > 0:
-        for user, created, ll_ms in made:
+    for n, (user, created, ll_ms) in enumerate(made):
+        # Deleted users: deleted during the last day, and no events after that.
+        until = anchor_ms - _below(rng, DAY_MS) if n >= first_gone else anchor_ms
+        if logs_per_user > 0:
             start = max(window_start, created)
             if created >= window_start:
                 specs.append((created, len(specs), "ss", user))
-            if ll_ms is not None and ll_ms >= window_start:
+            active = ll_ms is not None and ll_ms >= start
+            if active:
                 specs.append((ll_ms, len(specs), "s", user))
             for _ in range(_below(rng, 2 * logs_per_user + 1)):
-                if ll_ms is None:
-                    type_ = _pick(rng, NEVER_LOGGED_IN_TYPES)
-                    end = anchor_ms
-                else:
+                if active:
                     type_ = _pick(rng, USER_EVENT_TYPES)
                     # Logins never come after last_login; other events may.
-                    end = ll_ms if type_ == "s" else anchor_ms
-                if end < start:
-                    continue
-                specs.append((start + _below(rng, end - start + 1), len(specs), type_, user))
+                    end = ll_ms if type_ == "s" else until
+                else:  # no login inside the window: only failures and the like
+                    type_ = _pick(rng, NEVER_LOGGED_IN_TYPES)
+                    end = until
+                if end >= start:
+                    specs.append((start + _below(rng, end - start + 1), len(specs), type_, user))
+        if n >= first_gone:
+            specs.append((until + 1, len(specs), "sdu", user))
+    if logs_per_user > 0:
         for _ in range(max(1, len(specs) // 20)):
             specs.append((window_start + _below(rng, anchor_ms - window_start), len(specs),
                           _pick(rng, TENANT_EVENT_TYPES), None))
-    gone = [user for user, _, _ in made[len(made) - deleted:]] if deleted else []
-    for user in gone:
-        specs.append((anchor_ms - _below(rng, DAY_MS), len(specs), "sdu", user))
+    gone = [user for user, _, _ in made[first_gone:]]
     specs.sort(key=lambda s: (s[0], s[1]))
     for date_ms, _, type_, user in specs:
         connection = tenant.connection_for_user(user) if user is not None else None

@@ -241,10 +241,9 @@ class SandboxTenant:
             event["user_id"] = user_id
         if extra:
             event.update(copy.deepcopy(extra))
-        self._push_log(event, date_ms)
-        return event
+        return self._push_log(event, date_ms)
 
-    def _push_log(self, event: dict, date_ms: int) -> None:
+    def _push_log(self, event: dict, date_ms: int) -> dict:
         """Give `event` the next log id (never older than the last one) and append it."""
         if date_ms >= self._last_log_ms:
             self._last_log_ms = date_ms
@@ -260,6 +259,7 @@ class SandboxTenant:
         self._log_ids.append(ordered["log_id"])
         self.log_index.appended(ordered)
         self.logs_version += 1
+        return ordered
 
     def expire_logs_before(self, log_id: str) -> int:
         """Drop events older than `log_id` (retention). Returns how many were dropped."""

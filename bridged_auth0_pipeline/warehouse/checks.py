@@ -25,7 +25,8 @@ SQL_CHECKS = [
      "SELECT count(*) - count(DISTINCT id) FROM auth0.roles"),
     (USER_ROLES, "unique_membership", "(user_id, role_id) is unique.",
      "SELECT count(*) FROM (SELECT 1 FROM auth0.user_roles GROUP BY user_id, role_id HAVING count(*) > 1)"),
-    (USER_ROLES, "memberships_reference_users", "Every membership belongs to a user in auth0.users.",
+    # On users, not user_roles: roles load first (the role filter reads them), users right after.
+    (USERS, "memberships_reference_users", "Every role membership belongs to a user in auth0.users.",
      "SELECT count(*) FROM auth0.user_roles r ANTI JOIN auth0.users u USING (user_id)"),
     (LOGIN_EVENTS, "unique_log_id", "log_id is unique.",
      "SELECT count(*) - count(DISTINCT log_id) FROM auth0.login_events"),

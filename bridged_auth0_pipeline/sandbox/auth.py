@@ -98,6 +98,10 @@ class TokenIssuer:
         return {"access_token": token, "scope": " ".join(granted),
                 "expires_in": self.ttl_seconds, "token_type": "Bearer"}
 
+    def issued_tokens(self) -> list[str]:
+        with self._lock:
+            return list(self._tokens)
+
     def expire_all(self) -> None:
         """Make every issued token expired (for testing token renewal)."""
         with self._lock:

@@ -154,6 +154,10 @@ class SandboxServer:
         """Every token issued so far now answers 401 "Expired token ..."."""
         self._issuer.expire_all()
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued so far (tests scan logs and files for them)."""
+        return self._issuer.issued_tokens()
+
     # -- addresses -------------------------------------------------------------------------------
     @property
     def base_url(self) -> str:

@@ -12,6 +12,8 @@ import time
 import zlib
 from collections.abc import Iterator
 
+import httpx
+
 from bridged_auth0_pipeline.auth0.errors import Auth0ServerError
 from bridged_auth0_pipeline.auth0.session import Auth0Session
 
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DEADLINE_SECONDS = 3600.0
 POLL_MIN_SECONDS = 0.25
 POLL_MAX_SECONDS = 15.0
+DOWNLOAD_ATTEMPTS = 4
 
 
 def export_users(
@@ -56,11 +59,26 @@ def wait_for_export(session: Auth0Session, job_id: str, deadline_seconds: float)
 
 
 def _stream_ndjson_gz(session: Auth0Session, job_id: str, location: str) -> Iterator[dict]:
-    try:
-        response = session.download(location)
-    except Auth0ServerError:
-        # The signed URL lives about 60 s; a fresh GET of the job signs a new one.
-        response = session.download(wait_for_export(session, job_id, POLL_MAX_SECONDS))
+    """Yield the file's users; a download cut short is fetched again and resumed after the last user."""
+    yielded = 0
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        try:
+            for index, user in enumerate(_read_ndjson_gz(session.download(location), job_id)):
+                if index >= yielded:
+                    yielded += 1
+                    yield user
+            return
+        except (httpx.TransportError, Auth0ServerError) as exc:
+            if attempt == DOWNLOAD_ATTEMPTS:
+                raise Auth0ServerError(
+                    f"The users export file of job {job_id} could not be downloaded ({exc}). Fix: re-run the sync."
+                ) from exc
+            log.info("Export download of %s failed (%s); fetching a fresh URL and resuming", job_id, type(exc).__name__)
+            # The signed URL lives about 60 s; a fresh GET of the job signs a new one.
+            location = wait_for_export(session, job_id, POLL_MAX_SECONDS)
+
+
+def _read_ndjson_gz(response: httpx.Response, job_id: str) -> Iterator[dict]:
     try:
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         pending = b""
@@ -72,9 +90,11 @@ def _stream_ndjson_gz(session: Auth0Session, job_id: str, location: str) -> Iter
                     yield json.loads(line)
         pending += inflate.flush()
         if not inflate.eof:
-            raise Auth0ServerError(f"The users export file of job {job_id} was cut short. Fix: re-run the sync.")
+            raise Auth0ServerError(f"The users export file of job {job_id} was cut short.")
         for line in pending.split(b"\n"):
             if line.strip():
                 yield json.loads(line)
+    except zlib.error as exc:
+        raise Auth0ServerError(f"The users export file of job {job_id} is not valid gzip ({exc}).") from exc
     finally:
         response.close()

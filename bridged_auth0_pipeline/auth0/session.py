@@ -113,18 +113,21 @@ class Auth0Session:
         url = path if path.startswith("/api/v2/") else f"/api/v2/{path.lstrip('/')}"
         params = {k: v for k, v in (params or {}).items() if v is not None}
         renewed = False
-        while True:
+        sent_with: list[Secret] = []
+
+        def build() -> httpx.Request:
+            # Asked per attempt: a retry after a long 429 wait must not carry a token that expired meanwhile.
             token = self._access_token()
-            response, body = self._send(
-                lambda: self._http.build_request(
-                    method, url, params=params, json=json, headers={"Authorization": f"Bearer {token.reveal()}"}
-                ),
-                url,
-                kind="management",
+            sent_with.append(token)
+            return self._http.build_request(
+                method, url, params=params, json=json, headers={"Authorization": f"Bearer {token.reveal()}"}
             )
+
+        while True:
+            response, body = self._send(build, url, kind="management")
             if response.status_code == 401 and not renewed:
                 log.info("Auth0 token rejected on %s %s; renewing it once", method, url)
-                self._invalidate(token)
+                self._invalidate(sent_with[-1])
                 renewed = True
                 continue
             if response.is_error:

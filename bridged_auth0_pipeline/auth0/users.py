@@ -22,11 +22,6 @@ from bridged_auth0_pipeline.auth0.session import Auth0Session
 KEYSET_FIELDS = ("user_id", "updated_at")
 
 
-def escape_lucene(value: str) -> str:
-    """Quote a user-supplied value for Auth0's Lucene `q`, so it is matched literally."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def search_params(q: str | None, per_page: int, fields: list[str] | None) -> dict[str, Any]:
     params: dict[str, Any] = {"search_engine": "v3", "sort": "updated_at:1", "per_page": per_page, "page": 0}
     if q:

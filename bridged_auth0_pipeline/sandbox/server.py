@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -396,6 +397,12 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     sandbox: SandboxServer
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (a killed sync, a dropped connection) is normal, not an error."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

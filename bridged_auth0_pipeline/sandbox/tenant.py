@@ -136,7 +136,10 @@ class SandboxTenant:
             if isinstance(value, datetime):
                 profile[field] = iso_ms(value)
             elif isinstance(value, str):
-                profile[field] = normalize_iso(value)
+                try:
+                    profile[field] = normalize_iso(value)
+                except ValueError:
+                    pass  # kept as given: the sandbox can serve a tenant with odd data too
 
     # -- users -----------------------------------------------------------------------------------
     def add_user(self, profile: dict) -> dict:

@@ -40,6 +40,19 @@ def _staged(con, stream: str):
     return extraction
 
 
+def _require_roles_exist(con, roles: tuple[str, ...]) -> None:
+    """A role filter naming no existing role would mark every user filtered out: fail instead."""
+    known = {name for (name,) in con.execute("SELECT name FROM auth0.roles").fetchall()}
+    unknown = [role for role in roles if role.lower() not in {name.lower() for name in known}]
+    if unknown:
+        raise dg.Failure(
+            f"BRIDGED_USER_FILTER names roles that do not exist in the tenant: {', '.join(unknown)}. "
+            f"Fix: use role names from Auth0 Dashboard → User Management → Roles (this tenant has: "
+            f"{', '.join(sorted(known)) or 'no roles'}); the warehouse was left unchanged.",
+            allow_retries=False,
+        )
+
+
 @dg.multi_asset(
     specs=[
         _spec(
@@ -57,6 +70,8 @@ def users_tables(context: dg.AssetExecutionContext, warehouse: DuckDBResource, s
     synced_at = datetime.now(timezone.utc)
     with open_warehouse(warehouse) as con:
         extraction = _staged(con, "users")
+        if user_filter.kind == "role":
+            _require_roles_exist(con, user_filter.roles)
         previous = read_state(con, "users")
         full = extraction.mode == "full"
         cursor = extraction.high_water if full else max(filter(None, [previous.cursor, extraction.high_water]), default=None)

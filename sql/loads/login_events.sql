@@ -11,6 +11,13 @@ SELECT 'login_events', json_extract_string(try_cast(raw AS JSON), '$.log_id'),
 FROM _staged
 WHERE j IS NULL OR json_type(j) <> 'OBJECT' OR (j->>'log_id') IS NULL;
 
+INSERT INTO auth0._rejected
+SELECT 'login_events', j->>'log_id', 'field date cannot be typed as TIMESTAMPTZ: ' || left(j->>'date', 200), left(raw, 100000), getvariable('synced_at')
+FROM _staged
+WHERE json_type(j) = 'OBJECT' AND (j->>'log_id') IS NOT NULL AND (j->>'date') IS NOT NULL
+  AND try_cast(j->>'date' AS TIMESTAMPTZ) IS NULL
+  AND NOT EXISTS (SELECT 1 FROM auth0.login_events e WHERE e.log_id = j->>'log_id');
+
 INSERT INTO auth0.login_events BY NAME
 SELECT DISTINCT ON (j->>'log_id')
     j->>'log_id'                                              AS log_id,

@@ -48,6 +48,28 @@ FROM _staged
 WHERE json_type(j) = 'OBJECT' AND json_type(j, '$.user_id') = 'VARCHAR'
 QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY updated_at DESC NULLS LAST, source_hash) = 1;
 
+-- A field that is present but cannot be typed lands as NULL; the record is kept and the problem
+-- is reported in auth0._rejected (the no_rejected_records asset check shows it).
+INSERT INTO auth0._rejected
+SELECT 'users', s.j->>'user_id', 'field ' || f.name || ' cannot be typed as ' || f.type || ': ' || left(f.value, 200),
+       left(s.raw, 100000), getvariable('synced_at')
+FROM _staged s,
+     unnest([
+         {name: 'created_at',     type: 'TIMESTAMPTZ', value: s.j->>'created_at',     ok: try_cast(s.j->>'created_at' AS TIMESTAMPTZ) IS NOT NULL},
+         {name: 'updated_at',     type: 'TIMESTAMPTZ', value: s.j->>'updated_at',     ok: try_cast(s.j->>'updated_at' AS TIMESTAMPTZ) IS NOT NULL},
+         {name: 'last_login',     type: 'TIMESTAMPTZ', value: s.j->>'last_login',     ok: try_cast(s.j->>'last_login' AS TIMESTAMPTZ) IS NOT NULL},
+         {name: 'logins_count',   type: 'BIGINT',      value: s.j->>'logins_count',   ok: try_cast(s.j->>'logins_count' AS BIGINT) IS NOT NULL},
+         {name: 'email_verified', type: 'BOOLEAN',     value: s.j->>'email_verified', ok: try_cast(s.j->>'email_verified' AS BOOLEAN) IS NOT NULL},
+         {name: 'phone_verified', type: 'BOOLEAN',     value: s.j->>'phone_verified', ok: try_cast(s.j->>'phone_verified' AS BOOLEAN) IS NOT NULL},
+         {name: 'blocked',        type: 'BOOLEAN',     value: s.j->>'blocked',        ok: try_cast(s.j->>'blocked' AS BOOLEAN) IS NOT NULL},
+         {name: 'multifactor',    type: 'VARCHAR[]',   value: s.j->>'multifactor',    ok: try_cast(s.j->'multifactor' AS VARCHAR[]) IS NOT NULL},
+         {name: 'identities',     type: 'JSON[]',      value: s.j->>'identities',     ok: try_cast(s.j->'identities' AS JSON[]) IS NOT NULL},
+         {name: 'user_metadata',  type: 'object',      value: s.j->>'user_metadata',  ok: json_type(s.j, '$.user_metadata') = 'OBJECT'},
+         {name: 'app_metadata',   type: 'object',      value: s.j->>'app_metadata',   ok: json_type(s.j, '$.app_metadata') = 'OBJECT'}
+     ]) AS t(f)
+WHERE json_type(s.j) = 'OBJECT' AND json_type(s.j, '$.user_id') = 'VARCHAR'
+  AND json_type(s.j, '$.' || f.name) IS DISTINCT FROM 'NULL' AND f.value IS NOT NULL AND NOT f.ok;
+
 -- 2. Only users that are new, changed, or come back after a deletion are rewritten; an older
 --    version (search is eventually consistent) never overwrites a newer one.
 CREATE OR REPLACE TEMP TABLE _changed AS

@@ -1,28 +1,94 @@
-"""Extract every role and its members (a full listing each run: roles are few)."""
+"""Extract roles and their members.
+
+The role list is one request and is read every run. Member lists cost a request per 100 members
+per role, so they are re-read only when something may have changed them: on the first sync, when
+the role list changed, when the log shows a Management API write touching roles (a `sapi` event
+on a /roles path) or a user deletion (`sdu`) since the last refresh, when login events are not
+synced (nothing to tell), and at least every BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the stored
+memberships are carried forward unchanged.
+"""
+
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from bridged_auth0_pipeline.extraction.common import raw_asset, request_metadata
-from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, open_warehouse
+from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, SyncSettingsResource, open_warehouse
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records, stage_role_members
+from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
+
+ROLE_CHANGES_SINCE = """
+    SELECT count(*), max(log_id) FROM (
+        SELECT log_id, try_cast(raw AS JSON) AS j FROM auth0_staging.login_events
+        UNION ALL
+        SELECT log_id, raw FROM auth0.login_events WHERE log_id > coalesce($after, '')
+    )
+    WHERE log_id > coalesce($after, '')
+      AND (j->>'type' = 'sdu'
+           OR (j->>'type' = 'sapi' AND coalesce(j->'details'->'request'->>'path', '/roles') LIKE '%/roles%'))
+"""
+LATEST_LOG_ID = "SELECT max(log_id) FROM (SELECT log_id FROM auth0_staging.login_events UNION ALL SELECT log_id FROM auth0.login_events)"
 
 
-@raw_asset("roles", "Auth0 roles and their member user_ids, as fetched by the last run.")
-def staged_roles(context: dg.AssetExecutionContext, auth0: Auth0Resource, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def plan_member_refresh(
+    con: duckdb.DuckDBPyConnection, state: StreamState, roles: list[dict], sync: SyncSettingsResource, now: datetime
+) -> str | None:
+    """Why member lists must be re-read, or None when the stored ones are still right."""
+    if state.details.get("refreshed_at") is None:
+        return "first sync"
+    if "logins" not in sync.data_objects:
+        return "login events are not synced (BRIDGED_DATA_OBJECTS), so role changes cannot be seen"
+    if set(con.execute("SELECT id, name FROM auth0.roles").fetchall()) != {(r["id"], r["name"]) for r in roles}:
+        return "the role list changed"
+    if now - datetime.fromisoformat(state.details["refreshed_at"]) >= timedelta(days=sync.full_sync_every_days):
+        return f"periodic refresh (every {sync.full_sync_every_days} days)"
+    changes, _ = con.execute(ROLE_CHANGES_SINCE, {"after": state.cursor}).fetchone()
+    if changes:
+        return f"{changes} role assignments or user deletions in the log since the last refresh"
+    return None
+
+
+@raw_asset(
+    "roles",
+    "Auth0 roles and their member user_ids as of this run (members re-read only when the log shows a change).",
+    # Reads this run's login events to decide whether member lists changed.
+    deps=[dg.AssetKey(["auth0_staging", "login_events"])],
+)
+def staged_roles(
+    context: dg.AssetExecutionContext, auth0: Auth0Resource, warehouse: DuckDBResource, sync: SyncSettingsResource
+) -> dg.MaterializeResult:
     client = auth0.get_client()
     before = client.stats.management_requests
-    members = 0
+    now = datetime.now(timezone.utc)
     with open_warehouse(warehouse) as con:
         roles = list(client.roles())
-        with extraction_transaction(con, "roles", "full") as extraction:
+        state = read_state(con, "roles")
+        as_of_log_id = con.execute(LATEST_LOG_ID).fetchone()[0]
+        reason = plan_member_refresh(con, state, roles, sync, now)
+        context.log.info(f"Role members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")
+        with extraction_transaction(con, "roles", "full" if reason else "incremental") as extraction:
             stage_records(con, "roles", roles, extraction)
-            for role in roles:
-                user_ids = [member["user_id"] for member in client.role_members(role["id"]) if member.get("user_id")]
-                stage_role_members(con, role["id"], user_ids)
-                members += len(user_ids)
+            if reason:
+                for role in roles:
+                    user_ids = [member["user_id"] for member in client.role_members(role["id"]) if member.get("user_id")]
+                    stage_role_members(con, role["id"], user_ids)
+            else:
+                con.execute("INSERT INTO auth0_staging.role_members SELECT role_id, user_id FROM auth0.user_roles")
+            members = con.execute("SELECT count(*) FROM auth0_staging.role_members").fetchone()[0]
             extraction.api_total = len(roles)
-            extraction.details = {"memberships": members}
+            extraction.high_water = as_of_log_id
+            extraction.details = {
+                "memberships": members,
+                "refreshed_at": now.isoformat() if reason else state.details.get("refreshed_at"),
+                "reason": reason,
+            }
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": len(roles), "memberships": members, **request_metadata(client, before)}
+        metadata={
+            "dagster/row_count": len(roles),
+            "memberships": members,
+            "members_reread": reason or "no (unchanged)",
+            **request_metadata(client, before),
+        }
     )

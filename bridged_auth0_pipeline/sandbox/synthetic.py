@@ -378,7 +378,7 @@ def _generate(users: int, seed: int, shared_timestamp_users: int, logs_per_user:
         del store[user["user_id"]]
 
     for name, description, share in ROLES:
-        role = tenant.add_role(name, description)
+        role = tenant.create_role_silently(name, description)
         members = [uid for uid in store if rng.random() < share]
         tenant.role_members[role["id"]] = sorted(members)
 

@@ -296,6 +296,13 @@ class SandboxTenant:
     # -- roles -----------------------------------------------------------------------------------
     def add_role(self, name: str, description: str = "") -> dict:
         with self.lock:
+            role = self.create_role_silently(name, description)
+            self._log_management_write("Create a role", "post", "/api/v2/roles")
+            return role
+
+    def create_role_silently(self, name: str, description: str = "") -> dict:
+        """A role with no `sapi` event: for generated tenants, whose history is anchored in the past."""
+        with self.lock:
             if any(r["name"] == name for r in self.roles.values()):
                 raise ValueError(f"role {name!r} already exists")
             role_id = "rol_" + "".join(self._rng.choice(_ALNUM) for _ in range(16))
@@ -317,6 +324,13 @@ class SandboxTenant:
                 if i == len(members) or members[i] != uid:
                     insort(members, uid)
             self.users_version += 1
+            self._log_management_write("Assign users to a role", "post", f"/api/v2/roles/{role_id}/users")
+
+    def _log_management_write(self, description: str, method: str, path: str) -> None:
+        """Like Auth0, a Management API write leaves a `sapi` event (call with the lock held)."""
+        self._append_log("sapi", user=None, date=self.now_iso(), extra={
+            "description": description,
+            "details": {"request": {"method": method, "path": path}, "response": {"statusCode": 200}}})
 
     def roles_of(self, user_id: str) -> list[dict]:
         with self.lock:

@@ -161,7 +161,11 @@ def login_events_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
 )
 def roles_tables(warehouse: DuckDBResource):
     with open_warehouse(warehouse) as con:
-        _staged(con, "roles")
-        run_load(con, "loads/roles.sql", synced_at=datetime.now(timezone.utc))
+        extraction = _staged(con, "roles")
+        state = StreamState(cursor=extraction.high_water, details={"refreshed_at": extraction.details.get("refreshed_at")})
+        run_load(
+            con, "loads/roles.sql", synced_at=datetime.now(timezone.utc),
+            also=lambda c: write_state(c, "roles", state),
+        )
         yield dg.MaterializeResult(asset_key=ROLES, metadata=table_metadata(con, "auth0.roles", "name"))
         yield dg.MaterializeResult(asset_key=USER_ROLES, metadata=table_metadata(con, "auth0.user_roles", "user_id, role_name"))

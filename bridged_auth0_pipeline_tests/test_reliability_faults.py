@@ -100,6 +100,7 @@ def test_log_retention_gap_is_reported_not_hidden(sandbox_factory, pipeline_env,
     assert len(gap) == 1 and not gap[0].passed
     assert gap[0].metadata["cursor"].value == cursor
     assert gap[0].metadata["oldest_available_log_id"].value == lost[-1]
+    assert int(gap[0].metadata["gap_seconds"].value) >= 0  # the size of the hole, in time
     stored = {row[0] for row in query(warehouse_path, "SELECT log_id FROM auth0.login_events")}
     assert lost[-1] in stored and not set(lost[:-1]) & stored
     assert {event["log_id"] for event in tenant.logs} <= stored

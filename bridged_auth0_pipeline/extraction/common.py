@@ -23,13 +23,19 @@ def request_metadata(client: Auth0Client, before: int) -> dict:
     }
 
 
-def track_high_water(records: Iterable[dict], key: str, into: dict) -> Iterator[dict]:
-    """Pass records through, remembering the greatest `key` (ISO timestamps and log ids sort as text)."""
-    for record in records:
-        value = record.get(key)
-        if isinstance(value, str) and (into.get("high_water") is None or value > into["high_water"]):
-            into["high_water"] = value
-        yield record
+class HighWater:
+    """The greatest value of `key` among records passing through (ISO timestamps and log ids sort as text)."""
+
+    def __init__(self, key: str, start: str | None = None):
+        self.key = key
+        self.value = start
+
+    def track(self, records: Iterable[dict]) -> Iterator[dict]:
+        for record in records:
+            value = record.get(self.key)
+            if isinstance(value, str) and (self.value is None or value > self.value):
+                self.value = value
+            yield record
 
 
 def raw_asset(name: str, description: str, **kwargs):

@@ -1,11 +1,13 @@
 """Extract tenant log events after the stored cursor (checkpoint paging). A cursor older than
 the tenant's retention is recorded as a gap, and extraction restarts from the oldest event."""
 
+from datetime import datetime
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from bridged_auth0_pipeline.auth0 import Auth0LogRetentionError
-from bridged_auth0_pipeline.extraction.common import raw_asset, request_metadata, track_high_water
+from bridged_auth0_pipeline.extraction.common import HighWater, raw_asset, request_metadata
 from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, open_warehouse
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.state import read_state
@@ -37,11 +39,13 @@ def staged_login_events(
         if gap is not None:
             gap["oldest_available_log_id"] = first[0]["log_id"] if first else None
             gap["oldest_available_date"] = first[0].get("date") if first else None
-        seen: dict = {"high_water": cursor}
+            if cursor_date and first:  # the size of the hole in the history
+                oldest = datetime.fromisoformat(first[0]["date"].replace("Z", "+00:00"))
+                gap["gap_seconds"] = round((oldest - cursor_date[0]).total_seconds())
+        high_water = HighWater("log_id", start=cursor)
         with extraction_transaction(con, "login_events", "incremental" if cursor else "full") as extraction:
-            events = track_high_water(_chain(first, pages), "log_id", seen)
-            stage_records(con, "login_events", events, extraction)
-            extraction.high_water = seen.get("high_water")
+            stage_records(con, "login_events", high_water.track(_chain(first, pages)), extraction)
+            extraction.high_water = high_water.value
             extraction.details = {"from": cursor, "retention_gap": gap}
     return dg.MaterializeResult(
         metadata={

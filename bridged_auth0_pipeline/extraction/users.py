@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from bridged_auth0_pipeline.auth0.records import user_fields
-from bridged_auth0_pipeline.extraction.common import raw_asset, request_metadata, track_high_water
+from bridged_auth0_pipeline.extraction.common import HighWater, raw_asset, request_metadata
 from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, SyncSettingsResource, open_warehouse
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
@@ -45,10 +45,10 @@ def staged_users(
         context.log.info(f"Users extraction: {mode} ({why}){f' since {since}' if since else ''}")
         fields = user_fields(sync.include_metadata)
         records = client.export_users(fields) if mode == "full" else client.users_updated_since(since, fields)
-        seen: dict = {}
+        high_water = HighWater("updated_at")
         with extraction_transaction(con, "users", mode) as extraction:
-            stage_records(con, "users", track_high_water(records, "updated_at", seen), extraction)
-            extraction.high_water = seen.get("high_water")
+            stage_records(con, "users", high_water.track(records), extraction)
+            extraction.high_water = high_water.value
             extraction.details = {"since": since, "why": why, "include_metadata": sync.include_metadata}
     return dg.MaterializeResult(
         metadata={

@@ -1,100 +1,302 @@
 """`bridged-auth0 user <user_id | email>`: "What is this user's authentication method?"
 
-Reads the profile live (/api/v2/users/{id} or /api/v2/users-by-email) and explains its
-`identities` array. Method types follow the auth0.user_auth_methods view: auth0 → database,
-sms/email → passwordless, otherwise social or enterprise by isSocial.
+The guide's example conversation, answered live: the profile from /api/v2/users/{id} (or every
+account with that address from /api/v2/users-by-email), its `identities` array explained for a
+support agent, and the user's latest log events (/api/v2/users/{id}/logs) for how they last signed
+in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:
+auth0 → database, sms/email → passwordless, otherwise social or enterprise by isSocial; MFA is
+enrolled when the profile's `multifactor` lists a factor or the newest MFA log event proving a
+factor is newer than the newest `gd_unenroll`.
+
+Exit codes: 0 answered, 1 no such user, 2 the identifier or the configuration is wrong (cli.py
+prints other Auth0 errors with exit 2). Nothing printed ever contains the client secret or a token.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+from datetime import datetime, timezone
 
-from bridged_auth0_pipeline.auth0 import Auth0Client, Auth0NotFoundError
+from bridged_auth0_pipeline.auth0 import (
+    Auth0AuthorizationError,
+    Auth0BadRequestError,
+    Auth0Client,
+    Auth0NotFoundError,
+)
 from bridged_auth0_pipeline.auth0.error_mapping import USER_ID_FORMAT
 from bridged_auth0_pipeline.orchestration.settings import SyncSettings
 
-PASSWORDLESS_PROVIDERS = {"sms", "email"}
 FIELDS = ["user_id", "email", "email_verified", "phone_number", "name", "identities", "multifactor",
           "last_login", "logins_count", "blocked"]
 
+DATABASE_PROVIDERS = {"auth0"}
+PASSWORDLESS_PROVIDERS = {"sms", "email"}
+# log event types as classified in sql/seeds/log_event_types.csv
+LOGIN_SUCCESS_TYPES = {"s", "scoa", "sens"}
+MFA_ENROLLED_TYPES = {"gd_enrollment_complete", "gd_auth_succeed", "gd_recovery_succeed"}
+MFA_UNENROLLED_TYPE = "gd_unenroll"
+# newest log events read per account: enough for the latest login and MFA event of almost anyone
+MAX_LOG_EVENTS = 100
 
-def method_type(identity: dict) -> str:
+# what a support agent calls each identity provider
+PROVIDER_LABELS = {
+    "auth0": "Email and password",
+    "sms": "SMS one-time code",
+    "email": "Email one-time code or magic link",
+    "google-oauth2": "Google",
+    "github": "GitHub",
+    "facebook": "Facebook",
+    "apple": "Apple",
+    "windowslive": "Microsoft account",
+    "linkedin": "LinkedIn",
+    "twitter": "X (Twitter)",
+    "samlp": "SAML single sign-on",
+    "waad": "Microsoft Entra ID (Azure AD) single sign-on",
+    "adfs": "ADFS single sign-on",
+    "oidc": "OpenID Connect single sign-on",
+    "okta": "Okta single sign-on",
+    "google-apps": "Google Workspace single sign-on",
+    "ad": "Active Directory / LDAP",
+    "pingfederate": "PingFederate single sign-on",
+}
+TYPE_WORDS = {"database": "database", "passwordless": "passwordless", "social": "social login",
+              "enterprise": "enterprise SSO"}
+
+
+def method_type(identity: dict) -> str | None:
     provider = identity.get("provider")
-    if provider == "auth0":
+    if provider in DATABASE_PROVIDERS:
         return "database"
     if provider in PASSWORDLESS_PROVIDERS:
         return "passwordless"
+    if identity.get("isSocial") is None:
+        return None
     return "social" if identity.get("isSocial") else "enterprise"
 
 
-def describe(user: dict) -> dict:
+def label(provider: str | None, kind: str | None) -> str:
+    if provider in PROVIDER_LABELS:
+        return PROVIDER_LABELS[provider]
+    if kind == "enterprise":
+        return f"{provider} single sign-on"
+    return str(provider)
+
+
+def _method(provider: str | None, connection: str | None, kind: str | None) -> dict:
+    return {"provider": provider, "connection": connection, "type": kind, "label": label(provider, kind)}
+
+
+def _parse_time(value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def read_events(client: Auth0Client, user_id: str) -> tuple[list[dict] | None, str | None]:
+    """The user's newest log events, newest first; (None, why) when they cannot be read."""
+    events: list[dict] = []
+    try:
+        for event in client.user_logs(user_id):
+            events.append(event)
+            if len(events) >= MAX_LOG_EVENTS:
+                break
+    except Auth0AuthorizationError:
+        return None, "the login history could not be read (the application lacks the read:logs scope)"
+    events = [e for e in events if isinstance(e, dict) and _parse_time(e.get("date"))]
+    events.sort(key=lambda e: (_parse_time(e["date"]), str(e.get("log_id") or "")), reverse=True)
+    return events, None
+
+
+def describe(user: dict, events: list[dict] | None = None, events_note: str | None = None) -> dict:
+    """The answer for one account, as plain data (what --json prints)."""
     identities = [identity for identity in user.get("identities") or [] if isinstance(identity, dict)]
     methods = [
-        {
-            "provider": identity.get("provider"),
-            "connection": identity.get("connection"),
-            "type": method_type(identity),
-            "primary": index == 0,
-        }
+        {**_method(identity.get("provider"), identity.get("connection"), method_type(identity)), "primary": index == 0}
         for index, identity in enumerate(identities)
     ]
+    notes = [events_note] if events_note else []
+
+    last_login_method = None
+    mfa_event = None
+    for event in events or []:
+        event_type = event.get("type")
+        if last_login_method is None and event_type in LOGIN_SUCCESS_TYPES:
+            # the event's strategy is the provider; without it, the identity on the same connection
+            same = next((m for m in methods if m["connection"] == event.get("connection")), None)
+            provider = event.get("strategy") or (same or {}).get("provider")
+            kind = str(event.get("strategy_type") or "").lower()
+            if kind not in TYPE_WORDS:
+                kind = (same or {}).get("type")
+            last_login_method = {**_method(provider, event.get("connection"), kind), "at": event.get("date")}
+        if mfa_event is None and (event_type in MFA_ENROLLED_TYPES or event_type == MFA_UNENROLLED_TYPE):
+            mfa_event = event
+    if events is not None and last_login_method is None and user.get("last_login"):
+        notes.append("no login event in the recent log history (Auth0 keeps logs 1 to 30 days, by plan)")
+
+    factors = [str(f) for f in user.get("multifactor") or []]
+    if factors:
+        mfa_enrolled, mfa_source = True, "profile"
+    elif mfa_event is not None and mfa_event.get("type") in MFA_ENROLLED_TYPES:
+        mfa_enrolled, mfa_source = True, "log_event"
+    else:
+        mfa_enrolled, mfa_source = False, None
+
+    profile_login, event_login = _parse_time(user.get("last_login")), _parse_time((last_login_method or {}).get("at"))
+    last_login = user.get("last_login")
+    if event_login and (profile_login is None or event_login > profile_login):
+        last_login = last_login_method["at"]
     return {
         "user_id": user.get("user_id"),
+        "name": user.get("name"),
         "email": user.get("email"),
+        "email_verified": user.get("email_verified"),
         "phone_number": user.get("phone_number"),
         "primary_method": methods[0] if methods else None,
         "methods": methods,
-        "mfa_enrolled": bool(user.get("multifactor")),
-        "mfa_factors": list(user.get("multifactor") or []),
-        "last_login": user.get("last_login"),
+        "last_login": last_login,
+        "last_login_method": last_login_method,
         "logins_count": user.get("logins_count"),
+        "mfa_enrolled": mfa_enrolled,
+        "mfa_factors": factors,
+        "mfa_evidence": mfa_source,
         "blocked": bool(user.get("blocked")),
+        "notes": notes,
     }
 
 
-def render(answer: dict) -> str:
-    contact = answer["email"] or answer["phone_number"] or "no email or phone"
-    lines = [f"{answer['user_id']} ({contact})"]
-    primary = answer["primary_method"]
-    if primary is None:
-        lines.append("  Signs in with: unknown (the profile has no identities)")
+def _when(value: str | None, now: datetime) -> str:
+    moment = _parse_time(value)
+    if moment is None:
+        return str(value)
+    seconds = max(0.0, (now - moment).total_seconds())
+    if seconds < 3600:
+        ago = f"{math.floor(seconds / 60)} min ago"
+    elif seconds < 86400:
+        hours = math.floor(seconds / 3600)
+        ago = f"{hours} hour{'s' if hours != 1 else ''} ago"
     else:
-        lines.append(f"  Signs in with: {primary['provider']} via the {primary['connection']} connection ({primary['type']})")
-    for method in answer["methods"][1:]:
-        lines.append(f"  Also linked:   {method['provider']} via {method['connection']} ({method['type']})")
-    factors = f" ({', '.join(answer['mfa_factors'])})" if answer["mfa_factors"] else ""
-    lines.append(f"  MFA:           {'enrolled' + factors if answer['mfa_enrolled'] else 'not enrolled'}")
-    last = answer["last_login"] or "never logged in"
-    lines.append(f"  Last login:    {last}" + (f" ({answer['logins_count']} logins)" if answer["logins_count"] else ""))
+        days = math.floor(seconds / 86400)
+        ago = f"{days} day{'s' if days != 1 else ''} ago"
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC, {ago}"
+
+
+def _method_text(method: dict) -> str:
+    kind = TYPE_WORDS.get(method["type"], "type unknown")
+    return f"{method['label']} ({kind}, connection {method['connection']})"
+
+
+def render(answer: dict, now: datetime | None = None) -> str:
+    """The answer for a support agent: one headline sentence, then the details."""
+    now = now or datetime.now(timezone.utc)
+    who = answer["name"] or answer["email"] or answer["phone_number"] or answer["user_id"]
+    primary = answer["primary_method"]
+    others = answer["methods"][1:]
+    if primary is None:
+        headline = f"{who} has no login method in the profile (empty identities array)."
+    else:
+        headline = f"{who} signs in with {primary['label']}"
+        if others:
+            headline += " and can also use " + " or ".join(m["label"] for m in others)
+        headline += "."
+    lines = [headline, f"  User id         {answer['user_id']}"]
+    if answer["email"]:
+        lines.append(f"  Email           {answer['email']} ({'verified' if answer['email_verified'] else 'NOT verified'})")
+    if answer["phone_number"]:
+        lines.append(f"  Phone           {answer['phone_number']}")
+    if primary is not None:
+        lines.append(f"  Signs in with   {_method_text(primary)}, the primary identity")
+    for method in others:
+        lines.append(f"  Also linked     {_method_text(method)}")
+    if answer["last_login"]:
+        count = answer["logins_count"]
+        total = f", {count} login{'s' if count != 1 else ''} in total" if isinstance(count, int) else ""
+        lines.append(f"  Last login      {_when(answer['last_login'], now)}{total}")
+    else:
+        lines.append("  Last login      never")
+    method = answer["last_login_method"]
+    if method is not None:
+        older = _parse_time(method["at"]) != _parse_time(answer["last_login"])
+        since = f", as of the latest login event: {_when(method['at'], now)}" if older else ""
+        lines.append(f"  Last login via  {_method_text(method)}{since}")
+    if answer["mfa_evidence"] == "profile":
+        mfa = f"enrolled ({', '.join(answer['mfa_factors'])})"
+    elif answer["mfa_evidence"] == "log_event":
+        mfa = "enrolled (seen in the MFA log events; the profile lists no factor)"
+    else:
+        mfa = "not enrolled"
+    lines.append(f"  MFA             {mfa}")
     if answer["blocked"]:
-        lines.append("  Blocked:       yes")
+        lines.append("  Blocked         yes: the user cannot log in until an administrator unblocks the account")
+    lines += [f"  Note            {note}" for note in answer["notes"]]
     return "\n".join(lines)
+
+
+def find_by_email(client: Auth0Client, email: str) -> list[dict]:
+    """/users-by-email is case-sensitive and Auth0 stores database users' emails in lower case: ask
+    for the address as typed and, when it differs, in lower case. Sorted by user_id."""
+    found: dict[str, dict] = {}
+    for address in dict.fromkeys([email, email.lower()]):
+        for user in client.users_by_email(address, FIELDS):
+            found.setdefault(str(user.get("user_id")), user)
+    return [found[user_id] for user_id in sorted(found)]
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def answer_user(identifier: str, settings: SyncSettings, *, as_json: bool = False) -> int:
     identifier = identifier.strip()
-    if "@" not in identifier and "|" not in identifier:
-        print(f"error: {identifier!r} is neither an email nor an Auth0 user id. User ids have the form {USER_ID_FORMAT}.",
-              file=sys.stderr)
-        return 2
+    # enterprise user ids often contain an email (samlp|acme|jane@acme.io): a '|' makes it an id
+    by_email = "|" not in identifier and "@" in identifier
+    if not by_email and "|" not in identifier:
+        return _fail(
+            f"Wrong user ID format: {identifier!r} is neither an email address nor an Auth0 user id. "
+            f"Use correct format: {USER_ID_FORMAT}.", 2)
     with Auth0Client.connect(
         os.environ.get("AUTH0_DOMAIN"), os.environ.get("AUTH0_CLIENT_ID"), os.environ.get("AUTH0_CLIENT_SECRET"),
         audience=settings.audience, page_size=settings.page_size,
         max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds,
     ) as client:
-        if "@" in identifier:
-            users = client.users_by_email(identifier, FIELDS)
-        else:
-            try:
+        try:
+            if by_email:
+                users = find_by_email(client, identifier)
+            else:
                 users = [client.get_user(identifier, FIELDS)]
-            except Auth0NotFoundError:
-                users = []
-    if not users:
-        print(f"error: User not found (404): no Auth0 user {identifier!r}. Check the id (format {USER_ID_FORMAT}) "
-              "or search by email.", file=sys.stderr)
-        return 1
-    answers = [describe(user) for user in users]
-    print(json.dumps(answers if len(answers) > 1 else answers[0], indent=2) if as_json else "\n\n".join(map(render, answers)))
+        except Auth0NotFoundError:
+            users = []
+        except Auth0BadRequestError as exc:
+            if by_email:
+                return _fail(f"Auth0 refused the email address {identifier!r}: {exc}", 2)
+            return _fail(f"Wrong user ID format: Auth0 refused {identifier!r}. {exc} "
+                         f"Use correct format: {USER_ID_FORMAT}.", 2)
+        if not users:
+            if by_email:
+                return _fail(f"User not found: no Auth0 account has the email {identifier!r}. Auth0 matches "
+                             "emails case-sensitively (database accounts are stored in lower case, which is also "
+                             f"tried): check the address, or look the user up by id ({USER_ID_FORMAT}).", 1)
+            return _fail(f"User not found (404): no Auth0 user has the id {identifier!r}. The id is the whole "
+                         f"provider|id, case-sensitive. Use correct format: {USER_ID_FORMAT}; "
+                         "or look the user up by email.", 1)
+        answers = []
+        for user in users:
+            events, note = read_events(client, str(user.get("user_id")))
+            answers.append(describe(user, events, note))
+    if as_json:
+        print(json.dumps(answers if by_email else answers[0], indent=2))
+        return 0
+    text = "\n\n".join(render(answer) for answer in answers)
+    if len(answers) > 1:
+        verified = sum(1 for answer in answers if answer["email_verified"])
+        text = (f"{len(answers)} separate Auth0 accounts use {identifier} ({verified} with the email verified; "
+                "accounts sharing a verified email can be linked):\n\n" + text)
+    print(text)
     return 0

@@ -56,7 +56,9 @@ reason_hits AS (
     SELECT c.user_id, 3 AS priority, 'signed_up_not_returned' AS reason
     FROM candidates AS c
     CROSS JOIN thresholds AS t
-    WHERE c.created_at >= current_timestamp - to_days(t.recent_signup_days)
+    -- days are 24-hour periods (to_hours), not calendar days: to_days() on a TIMESTAMPTZ follows the
+    -- session time zone's daylight-saving shifts, so the rows would depend on who runs the query
+    WHERE c.created_at >= current_timestamp - to_hours(24 * t.recent_signup_days)
       AND c.created_at <= current_timestamp - to_hours(t.signup_visit_hours)
       AND c.last_login_at < c.created_at + to_hours(t.signup_visit_hours)
 )

@@ -30,6 +30,10 @@ def _spec(key: dg.AssetKey, description: str, deps: list) -> dg.AssetSpec:
     return dg.AssetSpec(key, description=description, deps=deps, group_name=GROUP, kinds=KINDS, owners=OWNERS)
 
 
+def _table_asset(key: dg.AssetKey, description: str, deps: list):
+    return dg.asset(key=key, description=description, deps=deps, group_name=GROUP, kinds=KINDS, owners=OWNERS)
+
+
 def _staged(con, stream: str):
     extraction = read_extraction(con, stream)
     if extraction is None:
@@ -109,14 +113,11 @@ def users_tables(context: dg.AssetExecutionContext, warehouse: DuckDBResource, s
         yield dg.MaterializeResult(asset_key=USER_IDENTITIES, metadata=table_metadata(con, "auth0.user_identities", "user_id"))
 
 
-@dg.asset(
-    key=USER_METADATA,
-    deps=[USERS],
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    description="One row per top-level key of each user's user_metadata and app_metadata (value as JSON). "
+@_table_asset(
+    USER_METADATA,
+    "One row per top-level key of each user's user_metadata and app_metadata (value as JSON). "
     "Empty when BRIDGED_INCLUDE_METADATA=no.",
+    deps=[USERS],
 )
 def user_metadata_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with open_warehouse(warehouse) as con:
@@ -124,14 +125,11 @@ def user_metadata_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=table_metadata(con, "auth0.user_metadata", "user_id, source, key"))
 
 
-@dg.asset(
-    key=LOGIN_EVENTS,
-    deps=[STAGED_LOGIN_EVENTS],
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    description="One row per Auth0 tenant log event (every type, unknown ones kept) with its category; "
+@_table_asset(
+    LOGIN_EVENTS,
+    "One row per Auth0 tenant log event (every type, unknown ones kept) with its category; "
     "the log_id cursor is committed with the rows.",
+    deps=[STAGED_LOGIN_EVENTS],
 )
 def login_events_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
     with open_warehouse(warehouse) as con:

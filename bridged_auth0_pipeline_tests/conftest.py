@@ -62,9 +62,11 @@ def run_sync() -> Callable[..., dg.ExecuteInProcessResult]:
     from bridged_auth0_pipeline.orchestration.settings import SyncSettings
 
     def run(instance: dg.DagsterInstance | None = None, raise_on_error: bool = True, **kwargs) -> dg.ExecuteInProcessResult:
-        defs = build_definitions(SyncSettings.from_env())
-        job = defs.resolve_job_def("auth0_sync")
-        return job.execute_in_process(instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=raise_on_error, **kwargs)
+        job = build_definitions(SyncSettings.from_env()).resolve_job_def("auth0_sync")
+        if instance is not None:
+            return job.execute_in_process(instance=instance, raise_on_error=raise_on_error, **kwargs)
+        with dg.DagsterInstance.ephemeral() as ephemeral:
+            return job.execute_in_process(instance=ephemeral, raise_on_error=raise_on_error, **kwargs)
 
     return run
 

@@ -6,7 +6,7 @@ secret or a token: only the HTTP status, the endpoint path and Auth0's own error
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 DASHBOARD_APP = "Auth0 Dashboard → Applications → Applications → <your Machine-to-Machine app>"
 DASHBOARD_GRANTS = (
@@ -84,4 +84,6 @@ class Auth0RateLimitError(Auth0Error):
 
 
 def format_reset(reset_at: datetime) -> str:
-    return reset_at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """Whole seconds, rounded up: a re-run scheduled from it never starts before the reset."""
+    whole = reset_at.replace(microsecond=0) + (timedelta(seconds=1) if reset_at.microsecond else timedelta(0))
+    return whole.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

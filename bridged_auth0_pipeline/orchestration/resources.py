@@ -82,6 +82,7 @@ def open_warehouse(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnect
     Path(warehouse.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     with warehouse.get_connection() as con:
         try:
+            con.execute("SET TimeZone = 'UTC'")  # a timestamp without an offset means UTC, on every machine
             apply_migrations(con)
             yield con
         finally:

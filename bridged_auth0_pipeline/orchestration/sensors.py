@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import dagster as dg
 from dagster import DagsterEventType, DagsterRunStatus
 
-from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, WAREHOUSE_WRITER_TAG
+from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, WAREHOUSE_WRITER_TAG, sync_asset_keys
 from bridged_auth0_pipeline.orchestration.settings import SyncSettings
 
 RATE_LIMIT_RERUN_SENSOR = "auth0_rate_limit_rerun_sensor"
@@ -20,26 +20,46 @@ RATE_LIMIT_ERROR = "Auth0RateLimitError"
 ATTEMPT_TAG = "bridged/rate_limit_rerun_attempt"
 RESET_AT_TAG = "bridged/rate_limit_reset_at"
 _RESET_AT = re.compile(r"reset_at=(\S+?Z)")
-IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+# Every status in which a run may still write the warehouse (a canceling run still holds the file).
+IN_PROGRESS = [
+    DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING,
+]
 
 
 def _error_chain(error) -> Iterator:
-    seen = set()
-    while error is not None and id(error) not in seen:
+    """The error and everything it wraps: both `cause` (raise ... from) and `context` (raised while handling)."""
+    pending, seen = [error], set()
+    while pending:
+        error = pending.pop(0)
+        if error is None or id(error) in seen:
+            continue
         seen.add(id(error))
         yield error
-        error = error.cause or error.context
+        pending += [error.cause, error.context]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def reset_in_error(error) -> datetime | None:
+    """The reset_at of an Auth0RateLimitError anywhere in a SerializableErrorInfo's chain, else None."""
+    for link in _error_chain(error):
+        if link.cls_name == RATE_LIMIT_ERROR or f"{RATE_LIMIT_ERROR}:" in (link.message or ""):
+            match = _RESET_AT.search(link.message or "")
+            return datetime.fromisoformat(match.group(1).replace("Z", "+00:00")) if match else _utcnow()
+    return None
 
 
 def rate_limit_reset(instance: dg.DagsterInstance, run_id: str) -> datetime | None:
-    """The reset time of the Auth0RateLimitError that failed the run, or None if that was not the cause."""
+    """When the run's Auth0RateLimitError(s) reset (the latest one if several steps hit the limit),
+    or None if no step failed on the rate limit."""
+    resets = []
     for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_FAILURE).records:
         failure = record.event_log_entry.dagster_event.step_failure_data
-        for error in _error_chain(failure.error if failure else None):
-            if error.cls_name == RATE_LIMIT_ERROR or f"{RATE_LIMIT_ERROR}:" in (error.message or ""):
-                match = _RESET_AT.search(error.message or "")
-                return datetime.fromisoformat(match.group(1).replace("Z", "+00:00")) if match else datetime.now(timezone.utc)
-    return None
+        resets.append(reset_in_error(failure.error if failure else None))
+    return max(filter(None, resets), default=None)
 
 
 def unfinished_assets(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetKey]:
@@ -54,8 +74,9 @@ def unfinished_assets(instance: dg.DagsterInstance, run_id: str) -> list[dg.Asse
     return sorted(keys(DagsterEventType.ASSET_MATERIALIZATION_PLANNED) - keys(DagsterEventType.ASSET_MATERIALIZATION), key=str)
 
 
-def evaluate_rerun(context: dg.SensorEvaluationContext, max_reruns: int):
+def evaluate_rerun(context: dg.SensorEvaluationContext, settings: SyncSettings):
     instance = context.instance
+    max_reruns = settings.max_reruns
     if instance.get_runs(dg.RunsFilter(job_name=AUTH0_SYNC, statuses=IN_PROGRESS), limit=1):
         return dg.SkipReason("An auth0_sync run is in progress; never start a second writer.")
     latest = instance.get_runs(dg.RunsFilter(job_name=AUTH0_SYNC), limit=1)
@@ -72,12 +93,16 @@ def evaluate_rerun(context: dg.SensorEvaluationContext, max_reruns: int):
             f"Run {run.run_id} hit the rate limit, but root run {root_run_id} already had {max_reruns} re-runs "
             "(BRIDGED_RATE_LIMIT_MAX_RERUNS)."
         )
-    now = datetime.now(timezone.utc)
-    if now < reset_at:
-        return dg.SkipReason(f"Run {run.run_id} hit the rate limit; waiting until its reset at {reset_at.isoformat()}.")
-    assets = unfinished_assets(instance, run.run_id)
+    if _utcnow() < reset_at:
+        return dg.SkipReason(
+            f"Run {run.run_id} hit the rate limit; re-run attempt {attempt} of {max_reruns} waits until the reset "
+            f"at {reset_at.isoformat()}."
+        )
+    # Only assets the job still has (BRIDGED_DATA_OBJECTS may have shrunk since the failed run).
+    in_job = sync_asset_keys(settings)
+    assets = [key for key in unfinished_assets(instance, run.run_id) if key in in_job]
     if not assets:
-        return dg.SkipReason(f"Run {run.run_id} failed on the rate limit but left no asset unfinished.")
+        return dg.SkipReason(f"Run {run.run_id} failed on the rate limit but left no asset of the job unfinished.")
     return dg.RunRequest(
         run_key=f"rate-limit-rerun:{run.run_id}",
         job_name=AUTH0_SYNC,
@@ -102,6 +127,6 @@ def build_rate_limit_rerun_sensor(settings: SyncSettings) -> dg.SensorDefinition
         f"(Auth0RateLimitError), after the rate-limit reset; at most {settings.max_reruns} times per root run.",
     )
     def auth0_rate_limit_rerun_sensor(context: dg.SensorEvaluationContext):
-        return evaluate_rerun(context, settings.max_reruns)
+        return evaluate_rerun(context, settings)
 
     return auth0_rate_limit_rerun_sensor

@@ -115,7 +115,7 @@ CREATE OR REPLACE TEMP TABLE _filter AS
 SELECT u.user_id,
        CASE getvariable('user_filter')
            WHEN 'active' THEN NOT coalesce(u.blocked, false)
-                          AND u.last_login >= getvariable('synced_at') - to_days(getvariable('active_days'))
+                          AND coalesce(u.last_login >= getvariable('synced_at') - to_hours(24 * getvariable('active_days')), false)
            WHEN 'role' THEN EXISTS (SELECT 1 FROM auth0.user_roles r
                                     WHERE r.user_id = u.user_id AND lower(r.role_name) IN (SELECT unnest(getvariable('filter_roles'))))
            ELSE true
@@ -124,7 +124,7 @@ FROM auth0.users u;
 
 UPDATE auth0.users SET filtered_out_at = CASE WHEN f.matches THEN NULL ELSE getvariable('synced_at') END
 FROM _filter f
-WHERE auth0.users.user_id = f.user_id AND (auth0.users.filtered_out_at IS NULL) <> f.matches;
+WHERE auth0.users.user_id = f.user_id AND (auth0.users.filtered_out_at IS NULL) IS DISTINCT FROM f.matches;
 
 DROP TABLE _staged;
 DROP TABLE _batch;

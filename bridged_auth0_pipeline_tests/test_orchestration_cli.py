@@ -1,0 +1,165 @@
+"""The real Dagster CLI on this repository: `dagster definitions validate -w workspace.yaml`, and
+`dagster dev` from the repo root checked headless through the webserver's GraphQL API."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from bridged_auth0_pipeline_tests.conftest import REPO_ROOT, SECRET
+
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+LOCATION = "bridged_auth0_pipeline"
+REPOSITORY = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__"}
+
+
+def cli_env(dagster_home: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "BRIDGED_", "DAGSTER_"))}
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").symlink_to(REPO_ROOT / "dagster.yaml")
+    return {**env, "DAGSTER_HOME": str(dagster_home), **settings}
+
+
+def validate(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [DAGSTER, "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_definitions_validate_passes_for_workspace_yaml(tmp_path):
+    result = validate(cli_env(tmp_path / "dagster_home"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All code locations passed validation" in result.stdout + result.stderr
+
+
+def test_definitions_validate_fails_on_an_invalid_setting_with_the_message(tmp_path):
+    result = validate(cli_env(tmp_path / "dagster_home", BRIDGED_SYNC_FREQUENCY="monthly"))
+    assert result.returncode != 0
+    assert "BRIDGED_SYNC_FREQUENCY='monthly' is not valid. Allowed values: daily, hourly, weekly" in result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dagster_dev(tmp_path):
+    """`dagster dev` (webserver + daemon) from the repo root, as `make dev` starts it; killed at the end."""
+    home = tmp_path / "dagster_home"
+    env = cli_env(home, AUTH0_CLIENT_SECRET=SECRET, AUTH0_CLIENT_ID="client-id", AUTH0_DOMAIN="127.0.0.1:9",
+                  BRIDGED_SYNC_FREQUENCY="weekly", BRIDGED_USER_FILTER="active", BRIDGED_RATE_LIMIT_MAX_RERUNS="2")
+    port = free_port()
+    log = (tmp_path / "dagster_dev.log").open("w")
+    process = subprocess.Popen(
+        [DAGSTER, "dev", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "dagster_dev.log").read_text()
+            try:
+                if httpx.get(f"{base}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "dagster dev did not serve /server_info within 60 s"
+            time.sleep(0.5)
+        yield base, home, tmp_path / "dagster_dev.log"
+    finally:
+        # SIGINT lets dagster dev stop its webserver and daemon; then nothing of the group may remain
+        # (its code servers outlive it otherwise).
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+        log.close()
+
+
+def graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    response = httpx.post(f"{base}/graphql", json={"query": query, "variables": variables or {}}, timeout=30)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body
+    assert SECRET not in response.text, "the client secret must never reach the UI"
+    return body["data"]
+
+
+WORKSPACE = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus
+  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+DETAILS = """query ($repo: RepositorySelector!, $job: PipelineSelector!) {
+  schedulesOrError(repositorySelector: $repo) { __typename ... on Schedules { results {
+    name cronSchedule executionTimezone pipelineName scheduleState { status } } } }
+  sensorsOrError(repositorySelector: $repo) { __typename ... on Sensors { results {
+    name sensorState { status ticks(limit: 5) { status skipReason } } } } }
+  pipelineOrError(params: $job) { __typename ... on Pipeline { metadataEntries { label ... on TextMetadataEntry { text } } } }
+  allTopLevelResourceDetailsOrError(repositorySelector: $repo) { __typename ... on ResourceDetailsList { results {
+    name configuredValues { key value type } } } }
+  instance { runQueuingSupported runQueueConfig { maxConcurrentRuns tagConcurrencyLimitsYaml } info }
+}"""
+
+
+@pytest.mark.slow
+def test_dagster_dev_loads_the_code_location_with_schedule_sensor_settings_and_instance(dagster_dev):
+    base, home, log = dagster_dev
+    (entry,) = graphql(base, WORKSPACE)["workspaceOrError"]["locationEntries"]
+    assert (entry["name"], entry["loadStatus"], entry["locationOrLoadError"]["__typename"]) == (LOCATION, "LOADED", "RepositoryLocation"), entry
+
+    variables = {"repo": REPOSITORY, "job": {**REPOSITORY, "pipelineName": "auth0_sync"}}
+    data = graphql(base, DETAILS, variables)
+
+    (schedule,) = data["schedulesOrError"]["results"]
+    assert schedule == {"name": "auth0_sync_schedule", "cronSchedule": "0 3 * * 1", "executionTimezone": "UTC",
+                        "pipelineName": "auth0_sync", "scheduleState": {"status": "RUNNING"}}
+    (sensor,) = data["sensorsOrError"]["results"]
+    assert (sensor["name"], sensor["sensorState"]["status"]) == ("auth0_rate_limit_rerun_sensor", "RUNNING")
+
+    # The effective settings on the job's page; the secret only as the variable's name.
+    shown = {entry["label"]: entry.get("text") for entry in data["pipelineOrError"]["metadataEntries"]}
+    assert shown["sync_frequency"] == "weekly (0 3 * * 1 UTC)"
+    assert (shown["user_filter"], shown["rate_limit_max_reruns"]) == ("active", "2")
+    resources = {r["name"]: {v["key"]: (v["type"], v["value"]) for v in r["configuredValues"]}
+                 for r in data["allTopLevelResourceDetailsOrError"]["results"]}
+    assert resources["auth0"]["client_secret"] == ("ENV_VAR", "AUTH0_CLIENT_SECRET")
+    assert resources["sync"]["user_filter"] == ("VALUE", '"active"')
+
+    # Instance: local storage under DAGSTER_HOME, a run queue with one auth0_sync run at a time,
+    # run monitoring on, Dagster's own run retries off (the sensor re-runs after 429s).
+    instance = data["instance"]
+    info = yaml.safe_load(instance["info"])
+    assert info["local_artifact_storage"]["config"]["base_dir"] == str(home)
+    assert (info["run_storage"], info["run_coordinator"]["class"]) == ("SqliteRunStorage", "QueuedRunCoordinator")
+    assert (home / "history").is_dir()
+    assert instance["runQueuingSupported"]
+    assert yaml.safe_load(instance["runQueueConfig"]["tagConcurrencyLimitsYaml"]) == [
+        {"key": "bridged/warehouse-writer", "value": "duckdb", "limit": 1}
+    ]
+    assert info["run_monitoring"]["enabled"] is True and info["run_retries"]["enabled"] is False
+
+    # The daemon ticks the sensor at start-up; its decision shows in the UI as a skip reason.
+    deadline = time.monotonic() + 40
+    while not (ticks := graphql(base, DETAILS, variables)["sensorsOrError"]["results"][0]["sensorState"]["ticks"]):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(1)
+    assert ticks[0]["status"] == "SKIPPED" and ticks[0]["skipReason"] == "The latest auth0_sync run did not fail."
+    assert "Traceback" not in log.read_text(), log.read_text()

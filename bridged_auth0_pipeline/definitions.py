@@ -5,9 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from bridged_auth0_pipeline.extraction.login_events import staged_login_events
-from bridged_auth0_pipeline.extraction.roles import staged_roles
-from bridged_auth0_pipeline.extraction.users import staged_users
+from bridged_auth0_pipeline.extraction.assets import staged_extraction
 from bridged_auth0_pipeline.orchestration.jobs import build_sync_job
 from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, SyncSettingsResource
 from bridged_auth0_pipeline.orchestration.schedules import build_sync_schedule
@@ -22,7 +20,7 @@ def build_definitions(settings: SyncSettings) -> dg.Definitions:
     sync_job = build_sync_job(settings)
     return dg.Definitions(
         assets=[
-            staged_users, staged_login_events, staged_roles,
+            staged_extraction,
             users_tables, user_metadata_table, login_events_table, roles_tables,
             *view_assets,
         ],

@@ -26,18 +26,33 @@ BACKOFF_CAP_SECONDS = 60.0
 RESET_MARGIN_SECONDS = 0.05
 
 
+# With the bucket's state unknown while another request is out, wait this long for its answer.
+PROBE_POLL_SECONDS = 0.02
+PROBE_MAX_WAIT_SECONDS = 5.0  # then go anyway: a 429 is waited out, never a hang
+
+
 @dataclass
 class Bucket:
     limit: int | None = None
-    remaining: int | None = None
+    remaining: int | None = None  # as of the last answer, minus what was sent since
     reset_epoch: float | None = None
+    in_flight: int = 0  # sent, not answered yet (several threads may share a bucket)
 
 
 def bucket_key(path: str) -> str:
-    """Auth0 limits per endpoint; the first segment after /api/v2/ names it well enough."""
+    """Auth0's rate-limit groups: reading users, reading logs, and every other endpoint.
+
+    Requests in one group share one bucket whatever their path (e.g. role members and export-job
+    polls), so the pacer must count them together.
+    """
     if not path.startswith("/api/v2/"):
         return path
-    return path[len("/api/v2/"):].split("/", 1)[0]
+    parts = path[len("/api/v2/"):].split("/")
+    if parts[0] == "logs" or (parts[0] == "users" and len(parts) >= 3 and parts[2] == "logs"):
+        return "logs"
+    if parts[0] in ("users", "users-by-email"):
+        return "users"
+    return "other"
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
@@ -75,29 +90,51 @@ class RateLimitPacer:
         self._lock = threading.Lock()
 
     def before_request(self, key: str) -> None:
-        """Sleep until the bucket's reset when the last response said it is empty."""
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None or bucket.remaining is None or bucket.remaining > 0 or bucket.reset_epoch is None:
-                if bucket is not None and bucket.remaining is not None:
-                    bucket.remaining -= 1  # spend our own estimate until the next response corrects it
+        """Take a token of our estimate, or sleep until the bucket's reset when it is empty.
+
+        Thread-safe: requests in flight are counted, and while the bucket's state is unknown (after a
+        reset) only one request goes out to learn it; the others wait for its answer.
+        """
+        polled = 0.0
+        while True:
+            with self._lock:
+                bucket = self._buckets.setdefault(key, Bucket())
+                if bucket.remaining is None and bucket.in_flight > 0 and polled < PROBE_MAX_WAIT_SECONDS:
+                    wait, probe = PROBE_POLL_SECONDS, False  # unknown state: the request out will tell
+                    polled += wait
+                elif bucket.remaining is None or bucket.remaining > 0 or bucket.reset_epoch is None:
+                    if bucket.remaining is not None:
+                        bucket.remaining -= 1  # spend our own estimate until the next response corrects it
+                    bucket.in_flight += 1
+                    return
+                else:
+                    wait, probe = bucket.reset_epoch + RESET_MARGIN_SECONDS - self._clock(), True
+                    bucket.remaining = None  # the next response tells us the refilled state
+                    bucket.in_flight += 1  # this request is the one that will tell
+            if wait > 0:
+                self.waited_pacing += wait
+                self._sleep(wait)
+            if probe:
                 return
-            wait = bucket.reset_epoch + RESET_MARGIN_SECONDS - self._clock()
-            bucket.remaining = None  # the next response tells us the refilled state
-        if wait > 0:
-            self.waited_pacing += wait
-            self._sleep(wait)
 
     def observe(self, key: str, response: httpx.Response) -> None:
         remaining = _int_header(response, "x-ratelimit-remaining")
-        if remaining is None:
-            return
         with self._lock:
-            self._buckets[key] = Bucket(
-                limit=_int_header(response, "x-ratelimit-limit"),
-                remaining=remaining,
-                reset_epoch=_int_header(response, "x-ratelimit-reset"),
-            )
+            bucket = self._buckets.setdefault(key, Bucket())
+            bucket.in_flight = max(0, bucket.in_flight - 1)
+            if remaining is None:
+                return
+            bucket.limit = _int_header(response, "x-ratelimit-limit")
+            # Requests still out were sent on tokens this answer may not have seen spent yet.
+            bucket.remaining = remaining - bucket.in_flight
+            bucket.reset_epoch = _int_header(response, "x-ratelimit-reset")
+
+    def abandon(self, key: str) -> None:
+        """A request got no answer (dropped connection, timeout): it is no longer in flight."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.in_flight = max(0, bucket.in_flight - 1)
 
     def wait_after_429(self, key: str, response: httpx.Response, attempt: int, path: str) -> None:
         """Wait out one 429, or raise Auth0RateLimitError when the budget would be exceeded."""
@@ -110,7 +147,8 @@ class RateLimitPacer:
             backoff = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
             wait = backoff * random.uniform(0.5, 1.0)
         with self._lock:
-            self._buckets.pop(key, None)
+            bucket = self._buckets.get(key)  # forget the state, keep counting the requests still out
+            self._buckets[key] = Bucket(in_flight=bucket.in_flight if bucket else 0)
             if self.waited_on_429 + wait > self.max_wait_seconds:
                 reset_at = datetime.fromtimestamp(max(now + wait, reset or 0), tz=timezone.utc)
                 raise Auth0RateLimitError(reset_at, self.waited_on_429, self.max_wait_seconds, path)

@@ -83,6 +83,7 @@ class Auth0Session:
         self._token_lock = threading.Lock()
         self.pacer = RateLimitPacer(max_rate_limit_wait_seconds)
         self.stats = RequestStats()
+        self._stats_lock = threading.Lock()
         # verify=True always: TLS is never switched off; loopback is http:// and needs none.
         self._http = httpx.Client(
             base_url=connection.base_url,
@@ -191,6 +192,10 @@ class Auth0Session:
                 response = self._http.send(build())
             except httpx.TransportError as exc:  # timeouts, refused/dropped connections, truncated bodies
                 response, failure = None, f"{type(exc).__name__}"
+                self.pacer.abandon(key)
+            except BaseException:
+                self.pacer.abandon(key)  # e.g. the token could not be had: nothing is in flight
+                raise
             if response is not None:
                 self._count(kind, key)
                 self.pacer.observe(key, response)
@@ -218,6 +223,10 @@ class Auth0Session:
             time.sleep(delay)
 
     def _count(self, kind: str, key: str) -> None:
+        with self._stats_lock:  # extraction streams run in threads
+            self._count_unlocked(kind, key)
+
+    def _count_unlocked(self, kind: str, key: str) -> None:
         if kind == "token":
             self.stats.token_requests += 1
         else:

@@ -10,12 +10,10 @@ memberships are carried forward unchanged.
 
 from datetime import datetime, timedelta, timezone
 
-import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
-from bridged_auth0_pipeline.extraction.common import raw_asset, request_metadata
-from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, SyncSettingsResource, open_warehouse
+from bridged_auth0_pipeline.extraction.common import request_metadata
+from bridged_auth0_pipeline.orchestration.resources import SyncSettingsResource
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records, stage_role_members
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
 
@@ -30,10 +28,19 @@ ROLE_CHANGES_SINCE = """
            OR (j->>'type' = 'sapi' AND coalesce(j->'details'->'request'->>'path', '/roles') LIKE '%/roles%'))
 """
 LATEST_LOG_ID = "SELECT max(log_id) FROM (SELECT log_id FROM auth0_staging.login_events UNION ALL SELECT log_id FROM auth0.login_events)"
+LATEST_LOG_ID_BEFORE = """
+    SELECT max(log_id) FROM (
+        SELECT log_id, try_cast(raw::JSON->>'date' AS TIMESTAMPTZ) AS occurred_at FROM auth0_staging.login_events
+        UNION ALL
+        SELECT log_id, occurred_at FROM auth0.login_events
+    ) WHERE occurred_at < $1
+"""
+REREAD_MARGIN = timedelta(minutes=5)
 
 
 def plan_member_refresh(
-    con: duckdb.DuckDBPyConnection, state: StreamState, roles: list[dict], sync: SyncSettingsResource, now: datetime
+    con: duckdb.DuckDBPyConnection, state: StreamState, roles: list[dict], sync: SyncSettingsResource, now: datetime,
+    wait_for_login_events=lambda: None,
 ) -> str | None:
     """Why member lists must be re-read, or None when the stored ones are still right."""
     if state.details.get("refreshed_at") is None:
@@ -44,51 +51,66 @@ def plan_member_refresh(
         return "the role list changed"
     if now - datetime.fromisoformat(state.details["refreshed_at"]) >= timedelta(days=sync.full_sync_every_days):
         return f"periodic refresh (every {sync.full_sync_every_days} days)"
+    wait_for_login_events()
     changes, _ = con.execute(ROLE_CHANGES_SINCE, {"after": state.cursor}).fetchone()
     if changes:
         return f"{changes} role assignments or user deletions in the log since the last refresh"
     return None
 
 
-@raw_asset(
-    "roles",
-    "Auth0 roles and their member user_ids as of this run (members re-read only when the log shows a change).",
-    # Reads this run's login events to decide whether member lists changed.
-    deps=[dg.AssetKey(["auth0_staging", "login_events"])],
-)
-def staged_roles(
-    context: dg.AssetExecutionContext, auth0: Auth0Resource, warehouse: DuckDBResource, sync: SyncSettingsResource
-) -> dg.MaterializeResult:
-    client = auth0.get_client()
+DESCRIPTION = "Auth0 roles and their member user_ids as of this run (members re-read only when the log shows a change)."
+
+
+def extract_roles(log, client, con, sync: SyncSettingsResource, wait_for_login_events) -> dict:
+    """Stage roles and members; returns the asset's metadata. `con` is this thread's own connection.
+
+    `wait_for_login_events()` blocks until this run's log events are staged (or raises if that failed):
+    only the last check of plan_member_refresh needs them, so a first sync does not wait.
+    """
     before = client.stats.management_requests
     now = datetime.now(timezone.utc)
-    with open_warehouse(warehouse) as con:
-        roles = list(client.roles())
-        state = read_state(con, "roles")
-        as_of_log_id = con.execute(LATEST_LOG_ID).fetchone()[0]
-        reason = plan_member_refresh(con, state, roles, sync, now)
-        context.log.info(f"Role members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")
-        with extraction_transaction(con, "roles", "full" if reason else "incremental") as extraction:
-            stage_records(con, "roles", roles, extraction)
-            if reason:
-                for role in roles:
-                    user_ids = [member["user_id"] for member in client.role_members(role["id"]) if member.get("user_id")]
-                    stage_role_members(con, role["id"], user_ids)
+    roles = list(client.roles())
+    state = read_state(con, "roles")
+    logs_staged = []  # set once this run's log events are known to be staged
+
+    def wait_for_logs() -> None:
+        wait_for_login_events()
+        logs_staged.append(True)
+
+    reason = plan_member_refresh(con, state, roles, sync, now, wait_for_logs)
+    # Members re-read before this run's log events were staged (first sync, periodic refresh, new role
+    # list) are current only as of the re-read's start; otherwise as of every event staged.
+    reread_ahead_of_logs = bool(reason) and not logs_staged
+    log.info(f"Role members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")
+    with extraction_transaction(con, "roles", "full" if reason else "incremental") as extraction:
+        stage_records(con, "roles", roles, extraction)
+        if reason:  # may run while this run's log events are still being fetched
+            for role in roles:
+                user_ids = [member["user_id"] for member in client.role_members(role["id"]) if member.get("user_id")]
+                stage_role_members(con, role["id"], user_ids)
+        else:
+            con.execute("INSERT INTO auth0_staging.role_members SELECT role_id, user_id FROM auth0.user_roles")
+        members = con.execute("SELECT count(*) FROM auth0_staging.role_members").fetchone()[0]
+        # The log position these memberships are current as of. It must cover this run's events, so wait
+        # for them and read them through a fresh connection (this transaction's snapshot predates them).
+        # After a re-read that ran ahead of the log events, only events logged before it started are
+        # covered (with a margin for clock skew): a change made meanwhile shows in the next run's check.
+        wait_for_logs()
+        with con.cursor() as fresh:
+            if reread_ahead_of_logs:
+                as_of_log_id = fresh.execute(LATEST_LOG_ID_BEFORE, [now - REREAD_MARGIN]).fetchone()[0] or state.cursor
             else:
-                con.execute("INSERT INTO auth0_staging.role_members SELECT role_id, user_id FROM auth0.user_roles")
-            members = con.execute("SELECT count(*) FROM auth0_staging.role_members").fetchone()[0]
-            extraction.api_total = len(roles)
-            extraction.high_water = as_of_log_id
-            extraction.details = {
-                "memberships": members,
-                "refreshed_at": now.isoformat() if reason else state.details.get("refreshed_at"),
-                "reason": reason,
-            }
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(roles),
+                as_of_log_id = fresh.execute(LATEST_LOG_ID).fetchone()[0]
+        extraction.api_total = len(roles)
+        extraction.high_water = as_of_log_id
+        extraction.details = {
             "memberships": members,
-            "members_reread": reason or "no (unchanged)",
-            **request_metadata(client, before),
+            "refreshed_at": now.isoformat() if reason else state.details.get("refreshed_at"),
+            "reason": reason,
         }
-    )
+    return {
+        "dagster/row_count": len(roles),
+        "memberships": members,
+        "members_reread": reason or "no (unchanged)",
+        **request_metadata(client, before),
+    }

@@ -3,12 +3,9 @@ BRIDGED_FULL_SYNC_EVERY_DAYS, otherwise the users updated since the last cursor.
 
 from datetime import datetime, timedelta, timezone
 
-import dagster as dg
-from dagster_duckdb import DuckDBResource
-
 from bridged_auth0_pipeline.auth0.records import user_fields
-from bridged_auth0_pipeline.extraction.common import HighWater, raw_asset, request_metadata
-from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, SyncSettingsResource, open_warehouse
+from bridged_auth0_pipeline.extraction.common import HighWater, request_metadata
+from bridged_auth0_pipeline.orchestration.resources import SyncSettingsResource
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
 
@@ -30,33 +27,29 @@ def plan_users_extraction(state: StreamState, sync: SyncSettingsResource, now: d
     return "incremental", since.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"), "cursor"
 
 
-@raw_asset(
-    "users",
+DESCRIPTION = (
     "Auth0 user profiles (with metadata and identities, IdP tokens removed) as fetched by the last run: "
-    "a full export snapshot or the users updated since the cursor.",
+    "a full export snapshot or the users updated since the cursor."
 )
-def staged_users(
-    context: dg.AssetExecutionContext, auth0: Auth0Resource, warehouse: DuckDBResource, sync: SyncSettingsResource
-) -> dg.MaterializeResult:
-    client = auth0.get_client()
+
+
+def extract_users(log, client, con, sync: SyncSettingsResource) -> dict:
+    """Stage the users; returns the asset's metadata. `con` is this thread's own connection."""
     before = client.stats.management_requests
-    with open_warehouse(warehouse) as con:
-        mode, since, why = plan_users_extraction(read_state(con, "users"), sync, datetime.now(timezone.utc))
-        context.log.info(f"Users extraction: {mode} ({why}){f' since {since}' if since else ''}")
-        fields = user_fields(sync.include_metadata)
-        records = client.export_users(fields) if mode == "full" else client.users_updated_since(since, fields)
-        high_water = HighWater("updated_at")
-        with extraction_transaction(con, "users", mode) as extraction:
-            stage_records(con, "users", high_water.track(records), extraction)
-            extraction.high_water = high_water.value
-            extraction.details = {"since": since, "why": why, "include_metadata": sync.include_metadata}
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": extraction.records,
-            "mode": mode,
-            "reason": why,
-            "since": since or "",
-            "high_water_updated_at": extraction.high_water or "",
-            **request_metadata(client, before),
-        }
-    )
+    mode, since, why = plan_users_extraction(read_state(con, "users"), sync, datetime.now(timezone.utc))
+    log.info(f"Users extraction: {mode} ({why}){f' since {since}' if since else ''}")
+    fields = user_fields(sync.include_metadata)
+    records = client.export_users(fields) if mode == "full" else client.users_updated_since(since, fields)
+    high_water = HighWater("updated_at")
+    with extraction_transaction(con, "users", mode) as extraction:
+        stage_records(con, "users", high_water.track(records), extraction)
+        extraction.high_water = high_water.value
+        extraction.details = {"since": since, "why": why, "include_metadata": sync.include_metadata}
+    return {
+        "dagster/row_count": extraction.records,
+        "mode": mode,
+        "reason": why,
+        "since": since or "",
+        "high_water_updated_at": extraction.high_water or "",
+        **request_metadata(client, before),
+    }

@@ -1,55 +1,57 @@
 -- Append the last log extraction (auth0_staging.login_events) to auth0.login_events, each log_id
 -- once. The cursor is written by loads.py in the same transaction. Variables: synced_at.
+-- Each event is parsed once: json_transform splits it into the text fields typed below (instead of
+-- one parse per extracted field). Raw text is not copied: rejects read it from staging.
 CREATE OR REPLACE TEMP TABLE _staged AS
-SELECT raw, try_cast(raw AS JSON) AS j FROM auth0_staging.login_events;
+SELECT staged_row, j,
+       CASE WHEN json_type(j) = 'OBJECT' THEN json_transform(j, '{
+           "log_id": "VARCHAR", "date": "VARCHAR", "type": "VARCHAR", "description": "VARCHAR",
+           "user_id": "VARCHAR", "user_name": "VARCHAR", "client_id": "VARCHAR", "client_name": "VARCHAR",
+           "connection": "VARCHAR", "connection_id": "VARCHAR", "strategy": "VARCHAR", "strategy_type": "VARCHAR",
+           "ip": "VARCHAR", "user_agent": "VARCHAR", "hostname": "VARCHAR", "isMobile": "VARCHAR",
+           "location_info": {"country_code": "VARCHAR", "country_name": "VARCHAR", "city_name": "VARCHAR",
+                             "latitude": "VARCHAR", "longitude": "VARCHAR", "time_zone": "VARCHAR"}}') END AS e
+FROM (SELECT rowid AS staged_row, try_cast(raw AS JSON) AS j FROM auth0_staging.login_events);
 
 INSERT INTO auth0._rejected
-SELECT 'login_events', json_extract_string(try_cast(raw AS JSON), '$.log_id'),
-       CASE WHEN j IS NULL THEN 'invalid JSON' WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object'
+SELECT 'login_events', s.e.log_id,
+       CASE WHEN s.j IS NULL THEN 'invalid JSON' WHEN json_type(s.j) <> 'OBJECT' THEN 'not a JSON object'
             ELSE 'missing log_id' END,
-       left(raw, 100000), getvariable('synced_at')
-FROM _staged
-WHERE j IS NULL OR json_type(j) <> 'OBJECT' OR (j->>'log_id') IS NULL;
+       left(st.raw, 100000), getvariable('synced_at')
+FROM _staged s JOIN auth0_staging.login_events st ON st.rowid = s.staged_row
+WHERE s.e IS NULL OR s.e.log_id IS NULL;
 
 INSERT INTO auth0._rejected
-SELECT 'login_events', j->>'log_id', 'field date cannot be typed as TIMESTAMPTZ: ' || left(j->>'date', 200), left(raw, 100000), getvariable('synced_at')
-FROM _staged
-WHERE json_type(j) = 'OBJECT' AND (j->>'log_id') IS NOT NULL AND (j->>'date') IS NOT NULL
-  AND try_cast(j->>'date' AS TIMESTAMPTZ) IS NULL
-  AND NOT EXISTS (SELECT 1 FROM auth0.login_events e WHERE e.log_id = j->>'log_id');
+SELECT 'login_events', s.e.log_id, 'field date cannot be typed as TIMESTAMPTZ: ' || left(s.e.date, 200),
+       left(st.raw, 100000), getvariable('synced_at')
+FROM _staged s JOIN auth0_staging.login_events st ON st.rowid = s.staged_row
+WHERE s.e.log_id IS NOT NULL AND s.e.date IS NOT NULL AND try_cast(s.e.date AS TIMESTAMPTZ) IS NULL
+  AND NOT EXISTS (SELECT 1 FROM auth0.login_events x WHERE x.log_id = s.e.log_id);
 
 INSERT INTO auth0.login_events BY NAME
-SELECT DISTINCT ON (j->>'log_id')
-    j->>'log_id'                                              AS log_id,
-    try_cast(j->>'date' AS TIMESTAMPTZ)                       AS occurred_at,
-    j->>'type'                                                AS type,
-    t.description                                             AS type_description,
-    coalesce(t.category, 'other')                             AS category,    -- unknown types are kept
-    j->>'description'                                         AS description,
-    j->>'user_id'                                             AS user_id,
-    j->>'user_name'                                           AS user_name,
-    j->>'client_id'                                           AS client_id,
-    j->>'client_name'                                         AS client_name,
-    j->>'connection'                                          AS connection,
-    j->>'connection_id'                                       AS connection_id,
-    j->>'strategy'                                            AS strategy,
-    j->>'strategy_type'                                       AS strategy_type,
-    j->>'ip'                                                  AS ip,
-    j->>'user_agent'                                          AS user_agent,
-    j->>'hostname'                                            AS hostname,
-    try_cast(j->>'isMobile' AS BOOLEAN)                       AS is_mobile,
-    j->'location_info'->>'country_code'                       AS country_code,
-    j->'location_info'->>'country_name'                       AS country_name,
-    j->'location_info'->>'city_name'                          AS city_name,
-    try_cast(j->'location_info'->>'latitude' AS DOUBLE)       AS latitude,
-    try_cast(j->'location_info'->>'longitude' AS DOUBLE)      AS longitude,
-    j->'location_info'->>'time_zone'                          AS time_zone,
-    j                                                         AS raw,
-    getvariable('synced_at')                                  AS synced_at
-FROM _staged
-LEFT JOIN auth0.log_event_types t ON t.code = j->>'type'
-WHERE json_type(j) = 'OBJECT' AND (j->>'log_id') IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM auth0.login_events e WHERE e.log_id = j->>'log_id')
-ORDER BY j->>'log_id';
+SELECT
+    s.e.log_id                                       AS log_id,
+    try_cast(s.e.date AS TIMESTAMPTZ)                AS occurred_at,
+    s.e.type                                         AS type,
+    t.description                                  AS type_description,
+    coalesce(t.category, 'other')                  AS category,    -- unknown types are kept
+    s.e.description, s.e.user_id, s.e.user_name, s.e.client_id, s.e.client_name, s.e.connection, s.e.connection_id,
+    s.e.strategy, s.e.strategy_type, s.e.ip, s.e.user_agent, s.e.hostname,
+    try_cast(s.e.isMobile AS BOOLEAN)                AS is_mobile,
+    s.e.location_info.country_code                   AS country_code,
+    s.e.location_info.country_name                   AS country_name,
+    s.e.location_info.city_name                      AS city_name,
+    try_cast(s.e.location_info.latitude AS DOUBLE)   AS latitude,
+    try_cast(s.e.location_info.longitude AS DOUBLE)  AS longitude,
+    s.e.location_info.time_zone                      AS time_zone,
+    s.j                                            AS raw,
+    getvariable('synced_at')                       AS synced_at
+FROM _staged s
+LEFT JOIN auth0.log_event_types t ON t.code = s.e.type
+WHERE s.e.log_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM auth0.login_events x WHERE x.log_id = s.e.log_id)
+  -- a log_id staged twice lands once
+  AND s.staged_row IN (SELECT min(staged_row) FROM _staged GROUP BY e.log_id);
+-- No ORDER BY: staging holds events in log_id order (checkpoint paging) and inserts keep it.
 
 DROP TABLE _staged;

@@ -16,13 +16,19 @@ UNDOCUMENTED = {"auth0._schema_migrations"}
 TYPE_NAMES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
 
 
-def warehouse_columns() -> dict[str, list[tuple[str, str]]]:
+def schema_and_views() -> duckdb.DuckDBPyConnection:
+    """An in-memory database with every table DDL and every view applied, in file order."""
     con = duckdb.connect()
     for path in sorted((REPO_ROOT / "sql" / "tables").glob("*.sql")):
         con.execute(path.read_text(encoding="utf-8"))
     views = sorted((REPO_ROOT / "sql" / "views").glob("*.sql"), key=lambda p: (int(p.name.split("_", 1)[0]), p.name))
     for path in views:
         con.execute(path.read_text(encoding="utf-8"))
+    return con
+
+
+def warehouse_columns() -> dict[str, list[tuple[str, str]]]:
+    con = schema_and_views()
     columns: dict[str, list[tuple[str, str]]] = {}
     for schema, table, column, data_type in con.execute(
             "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
@@ -69,12 +75,7 @@ def test_data_dictionary_matches_the_ddl_and_the_views():
 
 def test_every_example_query_runs():
     """The ```sql blocks of the dictionary and of the README bind against the real DDL and views."""
-    con = duckdb.connect()
-    for path in sorted((REPO_ROOT / "sql" / "tables").glob("*.sql")):
-        con.execute(path.read_text(encoding="utf-8"))
-    views = sorted((REPO_ROOT / "sql" / "views").glob("*.sql"), key=lambda p: (int(p.name.split("_", 1)[0]), p.name))
-    for path in views:
-        con.execute(path.read_text(encoding="utf-8"))
+    con = schema_and_views()
     blocks = [block for doc in (DICTIONARY, REPO_ROOT / "README.md")
               for block in re.findall(r"```sql\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)]
     assert len(blocks) >= 6

@@ -1,10 +1,8 @@
-"""What every extraction asset shares: its group, kinds, owners and request metadata."""
+"""What every extraction stream shares: the assets' group, kinds and owners, request metadata, the high-water mark."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-
-import dagster as dg
 
 from bridged_auth0_pipeline.auth0 import Auth0Client
 
@@ -36,14 +34,3 @@ class HighWater:
             if isinstance(value, str) and (self.value is None or value > self.value):
                 self.value = value
             yield record
-
-
-def raw_asset(name: str, description: str, **kwargs):
-    return dg.asset(
-        key=["auth0_staging", name],
-        group_name=GROUP,
-        kinds=KINDS,
-        owners=OWNERS,
-        description=description,
-        **kwargs,
-    )

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from bridged_auth0_pipeline.extraction.assets import STAGED_LOGIN_EVENTS, STAGED_ROLES, STAGED_USERS
 from bridged_auth0_pipeline.orchestration.resources import SyncSettingsResource, open_warehouse
 from bridged_auth0_pipeline.warehouse.loads import run_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
@@ -15,9 +16,6 @@ GROUP = "auth0_warehouse"
 KINDS = {"duckdb"}
 OWNERS = ["team:data"]
 
-STAGED_USERS = dg.AssetKey(["auth0_staging", "users"])
-STAGED_LOGIN_EVENTS = dg.AssetKey(["auth0_staging", "login_events"])
-STAGED_ROLES = dg.AssetKey(["auth0_staging", "roles"])
 USERS = dg.AssetKey(["auth0", "users"])
 USER_IDENTITIES = dg.AssetKey(["auth0", "user_identities"])
 USER_METADATA = dg.AssetKey(["auth0", "user_metadata"])

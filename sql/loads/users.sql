@@ -6,6 +6,10 @@
 --   active_days     INTEGER      'active' = not blocked and logged in within this many days
 --   filter_roles    VARCHAR[]    'role' = member of one of these roles (lower case)
 
+-- Rows of a 1M-user load do not fit DuckDB's memory limit if inserts must keep their input order
+-- (the identities insert ran out of memory at 256 MB); nothing here depends on row order.
+SET preserve_insertion_order = false;
+
 -- 1. Parse staging once; keep the newest version of each user (a user updated while we paged
 --    arrives twice). Records that are not a JSON object with a user_id are rejected, not dropped.
 --    Each record is parsed once: json_transform splits it into its top-level fields (each a small
@@ -165,3 +169,4 @@ DROP TABLE auth0_staging._typed;
 DROP TABLE auth0_staging._batch;
 DROP TABLE auth0_staging._changed;
 DROP TABLE auth0_staging._filter;
+RESET preserve_insertion_order;

@@ -3,6 +3,7 @@ retries, the troubleshooting table's errors, and no secret in the logs."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -21,6 +22,7 @@ from bridged_auth0_pipeline.auth0 import (
     Auth0ScopeError,
 )
 from bridged_auth0_pipeline.auth0 import error_mapping
+from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
 from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxTenant
 from bridged_auth0_pipeline_tests.conftest import SECRET
 
@@ -72,9 +74,12 @@ def test_incremental_window_includes_its_lower_bound(sandbox_factory):
 def test_export_job_streams_every_user_without_idp_tokens(sandbox_factory, tenant_3000):
     server = sandbox_factory(tenant_3000)
     with connect(server) as client:
-        users = list(client.export_users(None))
+        lines = list(client.export_user_lines(None))
+    users = [json.loads(line) for line in lines]
     assert sorted(user["user_id"] for user in users) == sorted(tenant_3000.users)
-    assert not any("access_token" in identity for user in users for identity in user.get("identities", []))
+    # The sandbox puts IdP tokens into the file (the client has read:user_idp_tokens); none pass.
+    assert any(identity.get("access_token") for user in tenant_3000.users.values() for identity in user["identities"])
+    assert not any(b"access_token" in line or b"refresh_token" in line for line in lines)
 
 
 def test_logs_checkpoint_paging_and_role_members(sandbox_factory, tenant_3000):
@@ -213,7 +218,7 @@ def test_no_secret_or_token_in_logs(sandbox_factory, caplog):
     with connect(server) as client:
         list(client.users_updated_since(None))
         server.expire_tokens()
-        list(client.export_users(None))
+        list(client.export_user_lines(None))
         for page in client.log_pages(None):
             pass
     with connect(server, secret="a-wrong-secret-MARKER") as client, pytest.raises(Auth0AuthenticationError) as error:
@@ -224,3 +229,19 @@ def test_no_secret_or_token_in_logs(sandbox_factory, caplog):
     for secret in [SECRET, "a-wrong-secret-MARKER", *tokens]:
         assert secret not in text
     assert "Auth0 answered 429" in caplog.text or "Transient failure" in caplog.text, "the logs were captured"
+
+
+def test_export_lines_lose_idp_tokens_however_they_are_written():
+    plain = b'{"user_id":"auth0|1","identities":[{"provider":"auth0","user_id":"1"}]}'
+    assert line_without_idp_tokens(plain) is plain, "lines without a token are not re-encoded"
+    with_tokens = json.dumps({"user_id": "github|1", "user_metadata": {"token": "customer data"}, "identities": [
+        {"provider": "github", "user_id": 1, "access_token": "SECRET-A", "refresh_token": "SECRET-R"}]}).encode()
+    stripped = json.loads(line_without_idp_tokens(with_tokens))
+    assert stripped["identities"] == [{"provider": "github", "user_id": 1}]
+    assert stripped["user_metadata"] == {"token": "customer data"}
+    escaped = b'{"user_id":"x","identities":[{"provider":"p","access\\u005ftoken":"SECRET-E"}]}'
+    assert b"SECRET" not in line_without_idp_tokens(escaped)
+    broken = b'{"user_id":"x","identities":[{"access_token":"SECRET-B"'
+    assert b"SECRET" not in line_without_idp_tokens(broken)
+    with pytest.raises(ValueError):
+        json.loads(line_without_idp_tokens(broken))  # still rejected as invalid JSON downstream

@@ -184,7 +184,7 @@ def stored_metadata(path) -> tuple[int, int, int]:
     return (
         query(path, "SELECT count(*) FROM auth0.users WHERE user_metadata IS NOT NULL OR app_metadata IS NOT NULL")[0][0],
         query(path, "SELECT count(*) FROM auth0.user_metadata")[0][0],
-        query(path, "SELECT count(*) FROM auth0_staging.users WHERE raw LIKE '%\"user_metadata\"%' OR raw LIKE '%\"app_metadata\"%'")[0][0],
+        query(path, "SELECT count(*) FROM auth0_staging.users WHERE user_metadata IS NOT NULL OR app_metadata IS NOT NULL")[0][0],
     )
 
 

@@ -2,11 +2,12 @@
 
 POST /api/v2/jobs/users-exports → poll GET /api/v2/jobs/{id} until completed → stream the gzip
 NDJSON file from the signed `location` URL, one user per line, never holding the file in memory.
+Lines are passed on as bytes with identity-provider tokens removed: the warehouse reads them with
+DuckDB's own JSON reader, so most of them are never decoded in Python.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import zlib
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 import httpx
 
 from bridged_auth0_pipeline.auth0.errors import Auth0ServerError
+from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
 from bridged_auth0_pipeline.auth0.session import Auth0Session
 
 log = logging.getLogger(__name__)
@@ -25,15 +27,17 @@ POLL_MAX_SECONDS = 15.0
 DOWNLOAD_ATTEMPTS = 4
 
 
-def export_users(
+def export_user_lines(
     session: Auth0Session, fields: list[str], *, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
-) -> Iterator[dict]:
-    """Yield every user of the tenant from a fresh export job (json format)."""
+) -> Iterator[bytes]:
+    """Yield every user of the tenant from a fresh export job (json format): one NDJSON line each,
+    without its newline and without identity-provider tokens."""
     job, _ = session.request_json(
         "POST", "jobs/users-exports", json={"format": "json", "fields": [{"name": name} for name in fields]}
     )
     location = wait_for_export(session, job["id"], deadline_seconds)
-    yield from _stream_ndjson_gz(session, job["id"], location)
+    for line in _stream_ndjson_gz(session, job["id"], location):
+        yield line_without_idp_tokens(line)
 
 
 def wait_for_export(session: Auth0Session, job_id: str, deadline_seconds: float) -> str:
@@ -58,15 +62,15 @@ def wait_for_export(session: Auth0Session, job_id: str, deadline_seconds: float)
         time.sleep(min(delay, max(0.0, deadline_seconds - elapsed)))
 
 
-def _stream_ndjson_gz(session: Auth0Session, job_id: str, location: str) -> Iterator[dict]:
-    """Yield the file's users; a download cut short is fetched again and resumed after the last user."""
+def _stream_ndjson_gz(session: Auth0Session, job_id: str, location: str) -> Iterator[bytes]:
+    """Yield the file's lines; a download cut short is fetched again and resumed after the last line."""
     yielded = 0
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
-            for index, user in enumerate(_read_ndjson_gz(session.download(location), job_id)):
+            for index, line in enumerate(_read_ndjson_gz(session.download(location), job_id)):
                 if index >= yielded:
                     yielded += 1
-                    yield user
+                    yield line
             return
         except (httpx.TransportError, Auth0ServerError) as exc:
             if attempt == DOWNLOAD_ATTEMPTS:
@@ -78,7 +82,7 @@ def _stream_ndjson_gz(session: Auth0Session, job_id: str, location: str) -> Iter
             location = wait_for_export(session, job_id, POLL_MAX_SECONDS)
 
 
-def _read_ndjson_gz(response: httpx.Response, job_id: str) -> Iterator[dict]:
+def _read_ndjson_gz(response: httpx.Response, job_id: str) -> Iterator[bytes]:
     try:
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         pending = b""
@@ -87,13 +91,13 @@ def _read_ndjson_gz(response: httpx.Response, job_id: str) -> Iterator[dict]:
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 if line.strip():
-                    yield json.loads(line)
+                    yield line
         pending += inflate.flush()
         if not inflate.eof:
             raise Auth0ServerError(f"The users export file of job {job_id} was cut short.")
         for line in pending.split(b"\n"):
             if line.strip():
-                yield json.loads(line)
+                yield line
     except zlib.error as exc:
         raise Auth0ServerError(f"The users export file of job {job_id} is not valid gzip ({exc}).") from exc
     finally:

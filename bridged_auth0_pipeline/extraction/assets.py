@@ -8,6 +8,7 @@ connection and transaction (one process, so DuckDB's one-writer rule holds).
 
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -19,6 +20,11 @@ from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, SyncSe
 STAGED_USERS = dg.AssetKey(["auth0_staging", "users"])
 STAGED_LOGIN_EVENTS = dg.AssetKey(["auth0_staging", "login_events"])
 STAGED_ROLES = dg.AssetKey(["auth0_staging", "roles"])
+
+
+def users_spool(warehouse: DuckDBResource) -> Path:
+    """Where the users extraction's NDJSON waits for DuckDB's reader: beside the warehouse file."""
+    return Path(f"{warehouse.database}.users-staging.ndjson")
 
 
 def _spec(key: dg.AssetKey, description: str, deps=()) -> dg.AssetSpec:
@@ -53,7 +59,7 @@ def staged_extraction(
         if STAGED_LOGIN_EVENTS in selected:
             run(STAGED_LOGIN_EVENTS, login_events.extract_login_events)
         if STAGED_USERS in selected:
-            run(STAGED_USERS, users.extract_users, sync)
+            run(STAGED_USERS, users.extract_users, sync, users_spool(warehouse))
         if STAGED_ROLES in selected:
             logs = futures.get(STAGED_LOGIN_EVENTS)
             run(STAGED_ROLES, roles.extract_roles, sync, (lambda: logs.result()) if logs else (lambda: None))

@@ -1,12 +1,15 @@
 """Extract users: a full snapshot (export job) on the first run and every
 BRIDGED_FULL_SYNC_EVERY_DAYS, otherwise the users updated since the last cursor."""
 
+import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from bridged_auth0_pipeline.auth0.records import user_fields
-from bridged_auth0_pipeline.extraction.common import HighWater, request_metadata
+from bridged_auth0_pipeline.extraction.common import request_metadata
 from bridged_auth0_pipeline.orchestration.resources import SyncSettingsResource
-from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records
+from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_user_lines
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
 
 # Auth0's user search is eventually consistent (seconds): re-read this much before the cursor so a
@@ -33,23 +36,28 @@ DESCRIPTION = (
 )
 
 
-def extract_users(log, client, con, sync: SyncSettingsResource) -> dict:
-    """Stage the users; returns the asset's metadata. `con` is this thread's own connection."""
+def _as_lines(records: Iterable[dict]) -> Iterator[bytes]:
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def extract_users(log, client, con, sync: SyncSettingsResource, spool: Path) -> dict:
+    """Stage the users; returns the asset's metadata. `con` is this thread's own connection;
+    `spool` is where the NDJSON lines wait for DuckDB's reader."""
     before = client.stats.management_requests
     mode, since, why = plan_users_extraction(read_state(con, "users"), sync, datetime.now(timezone.utc))
     log.info(f"Users extraction: {mode} ({why}){f' since {since}' if since else ''}")
     fields = user_fields(sync.include_metadata)
-    records = client.export_users(fields) if mode == "full" else client.users_updated_since(since, fields)
-    high_water = HighWater("updated_at")
+    lines = client.export_user_lines(fields) if mode == "full" else _as_lines(client.users_updated_since(since, fields))
     with extraction_transaction(con, "users", mode) as extraction:
-        stage_records(con, "users", high_water.track(records), extraction)
-        extraction.high_water = high_water.value
         extraction.details = {"since": since, "why": why, "include_metadata": sync.include_metadata}
+        stage_user_lines(con, lines, extraction, spool)
     return {
         "dagster/row_count": extraction.records,
         "mode": mode,
         "reason": why,
         "since": since or "",
         "high_water_updated_at": extraction.high_water or "",
+        "read_json_seconds": extraction.details["read_json_seconds"],
         **request_metadata(client, before),
     }

@@ -31,10 +31,11 @@ SQL_CHECKS = [
     (LOGIN_EVENTS, "unique_log_id", "log_id is unique.",
      "SELECT count(*) - count(DISTINCT log_id) FROM auth0.login_events"),
     (USERS, "staged_users_landed", "Every user the API returned in the last extraction is in auth0.users.",
-     "SELECT count(*) FROM (SELECT DISTINCT user_id FROM auth0_staging.users WHERE user_id IS NOT NULL) s ANTI JOIN auth0.users u USING (user_id)"),
+     "SELECT count(*) FROM (SELECT DISTINCT user_id->>'$' AS user_id FROM auth0_staging.users WHERE raw IS NULL) s "
+     "ANTI JOIN auth0.users u USING (user_id)"),
     (USERS, "full_snapshot_count_matches", "After a full snapshot, the live users equal the users the export returned.",
      """SELECT CASE WHEN (SELECT mode FROM auth0_staging.extractions WHERE stream = 'users') = 'full'
-                    THEN abs((SELECT count(DISTINCT user_id) FROM auth0_staging.users)
+                    THEN abs((SELECT count(DISTINCT user_id->>'$') FROM auth0_staging.users WHERE raw IS NULL)
                              - (SELECT count(*) FROM auth0.users WHERE deleted_at IS NULL)) ELSE 0 END"""),
     (LOGIN_EVENTS, "staged_events_landed", "Every event the API returned in the last extraction is in auth0.login_events.",
      "SELECT count(*) FROM (SELECT DISTINCT log_id FROM auth0_staging.login_events WHERE log_id IS NOT NULL) s ANTI JOIN auth0.login_events e USING (log_id)"),

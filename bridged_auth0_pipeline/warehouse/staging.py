@@ -1,17 +1,21 @@
-"""Write an extraction into auth0_staging in bounded batches, in one transaction.
+"""Write an extraction into auth0_staging, in one transaction.
 
-Records stream from HTTP straight into DuckDB a few thousand at a time (never the whole tenant
-in memory). A failed extraction rolls back and leaves the previous staging intact.
+Records stream from HTTP into DuckDB without the whole tenant ever being in memory: log events and
+roles a few thousand at a time, users as NDJSON lines through a spool file that DuckDB's own JSON
+reader loads in one pass. A failed extraction rolls back and leaves the previous staging intact.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -73,6 +77,70 @@ def stage_records(con: duckdb.DuckDBPyConnection, stream: str, records: Iterable
         )
         con.execute(f"INSERT INTO {table} SELECT key, raw FROM frame")
         extraction.records += len(batch)
+
+
+def stage_user_lines(con: duckdb.DuckDBPyConnection, lines: Iterable[bytes], extraction: Extraction, spool: Path) -> None:
+    """Stage users from NDJSON lines (IdP tokens already removed) with DuckDB's read_json.
+
+    The lines go to `spool` (owner-only, deleted afterwards; a killed run's copy is overwritten by
+    the next), then read_json fills one column per field, as text or JSON: nothing is typed yet, so
+    no value can fail the read. Sets the extraction's record count and high-water updated_at.
+    """
+    try:
+        descriptor = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "wb") as out:
+            lines_written = 0
+            for line in lines:
+                out.write(line)
+                out.write(b"\n")
+                lines_written += 1
+        columns = dict(con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = 'auth0_staging' AND table_name = 'users' AND column_name <> 'raw'"
+        ).fetchall())
+        started = time.perf_counter()
+        con.execute(
+            "INSERT INTO auth0_staging.users BY NAME SELECT * FROM "
+            "read_json(?, format = 'newline_delimited', columns = ?, ignore_errors = true)",
+            [str(spool), columns],
+        )
+        unreadable = con.execute(
+            "SELECT count(*) FROM auth0_staging.users WHERE json_type(user_id) IS DISTINCT FROM 'VARCHAR'"
+        ).fetchone()[0]
+        if unreadable:
+            _keep_rejected_lines(con, spool, unreadable)
+        extraction.records, extraction.high_water = con.execute(
+            "SELECT count(*), max(updated_at) FILTER (WHERE try_cast(updated_at AS TIMESTAMPTZ) IS NOT NULL) "
+            "FROM auth0_staging.users"
+        ).fetchone()
+        extraction.details = {**(extraction.details or {}), "read_json_seconds": round(time.perf_counter() - started, 3)}
+        if extraction.records != lines_written:
+            raise RuntimeError(f"Staged {extraction.records} users from {lines_written} lines; the extraction is not committed.")
+    finally:
+        spool.unlink(missing_ok=True)
+
+
+def _keep_rejected_lines(con: duckdb.DuckDBPyConnection, spool: Path, unreadable: int) -> None:
+    """Replace the rows read_json could not fill (invalid JSON, not an object, no text user_id) by
+    the lines themselves, so the load can reject them with the evidence. Rare: only then is the
+    spool parsed in Python."""
+    con.execute("DELETE FROM auth0_staging.users WHERE json_type(user_id) IS DISTINCT FROM 'VARCHAR'")
+    rejected = []
+    with spool.open("rb") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not (isinstance(record, dict) and isinstance(record.get("user_id"), str)):
+                rejected.append(line.rstrip(b"\n").decode("utf-8", errors="replace"))
+    if len(rejected) != unreadable:
+        raise RuntimeError(
+            f"DuckDB's JSON reader could not read {unreadable - len(rejected)} valid user records in {spool}; "
+            "the extraction is not committed. Fix: report the record (it may exceed read_json's maximum_object_size)."
+        )
+    frame = pd.DataFrame({"raw": rejected})
+    con.execute("INSERT INTO auth0_staging.users (raw) SELECT raw FROM frame")
 
 
 def stage_role_members(con: duckdb.DuckDBPyConnection, role_id: str, user_ids: list[str]) -> None:

@@ -11,7 +11,7 @@ from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, SyncSe
 from bridged_auth0_pipeline.orchestration.schedules import build_sync_schedule
 from bridged_auth0_pipeline.orchestration.sensors import build_rate_limit_rerun_sensor
 from bridged_auth0_pipeline.orchestration.settings import SyncSettings
-from bridged_auth0_pipeline.views.assets import view_assets
+from bridged_auth0_pipeline.views.assets import playbook_views
 from bridged_auth0_pipeline.warehouse.assets import login_events_table, roles_tables, user_metadata_table, users_tables
 from bridged_auth0_pipeline.warehouse.checks import warehouse_checks
 
@@ -22,9 +22,9 @@ def build_definitions(settings: SyncSettings) -> dg.Definitions:
         assets=[
             staged_extraction,
             users_tables, user_metadata_table, login_events_table, roles_tables,
-            *view_assets,
+            playbook_views,
         ],
-        asset_checks=warehouse_checks,
+        asset_checks=[warehouse_checks],
         jobs=[sync_job],
         schedules=[build_sync_schedule(settings)],
         sensors=[build_rate_limit_rerun_sensor(settings)],

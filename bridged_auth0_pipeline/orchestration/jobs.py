@@ -6,7 +6,7 @@ import dagster as dg
 
 from bridged_auth0_pipeline.orchestration.settings import SyncSettings
 from bridged_auth0_pipeline.views.assets import GROUP as VIEWS_GROUP
-from bridged_auth0_pipeline.views.assets import view_assets
+from bridged_auth0_pipeline.views.assets import playbook_views
 
 AUTH0_SYNC = "auth0_sync"
 # Runs with this tag queue behind each other (dagster.yaml tag_concurrency_limits): DuckDB
@@ -45,7 +45,7 @@ def effective_settings(settings: SyncSettings) -> dict[str, str]:
 def sync_asset_keys(settings: SyncSettings) -> set[dg.AssetKey]:
     """The keys sync_selection resolves to, without needing the asset graph (the sensor uses it)."""
     tables = {dg.AssetKey(path) for name in settings.data_objects for path in DATA_OBJECT_ASSETS[name]}
-    return tables | {key for view in view_assets for key in view.keys}
+    return tables | set(playbook_views.keys)
 
 
 def build_sync_job(settings: SyncSettings) -> dg.UnresolvedAssetJobDefinition:

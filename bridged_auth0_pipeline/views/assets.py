@@ -29,34 +29,39 @@ def _first_comment(sql: str) -> str:
     return " ".join(lines[:3]) or "Playbook view."
 
 
-def build_view_asset(sql_file: str) -> dg.AssetsDefinition:
+def _view_spec(sql_file: str) -> dg.AssetSpec:
     key = _view_key(sql_file)
     sql = read_sql(sql_file)
-    deps = sorted({dg.AssetKey([schema, name]) for schema, name in _REFERENCE.findall(sql)} - {key}, key=str)
-
-    @dg.asset(
-        key=key,
-        deps=deps,
+    return dg.AssetSpec(
+        key,
+        deps=sorted({dg.AssetKey([schema, name]) for schema, name in _REFERENCE.findall(sql)} - {key}, key=str),
         group_name=GROUP,
         kinds={"duckdb", "sql"},
         owners=["team:data"],
         description=_first_comment(sql),
         metadata={"sql_file": f"sql/{sql_file}"},
+        skippable=True,
     )
-    def _view(warehouse: DuckDBResource) -> dg.MaterializeResult:
-        # No row count: a view is computed when queried (and these depend on the clock), and counting
-        # one at 1M users would run the whole query inside the sync's DuckDB memory limit.
-        with open_warehouse(warehouse) as con:
+
+
+VIEW_FILES = {_view_key(sql_file): sql_file for sql_file in sql_files("views")}
+
+
+@dg.multi_asset(specs=[_view_spec(sql_file) for sql_file in VIEW_FILES.values()], can_subset=True)
+def playbook_views(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+    """Every view, in file order (later views read earlier ones), in one step on one connection."""
+    with open_warehouse(warehouse) as con:
+        for key, sql_file in VIEW_FILES.items():
+            if key not in context.selected_asset_keys:
+                continue
+            # No row count: a view is computed when queried (and these depend on the clock), and counting
+            # one at 1M users would run the whole query inside the sync's DuckDB memory limit.
             run_load(con, sql_file, synced_at=datetime.now(timezone.utc))
             columns = con.execute(f"DESCRIBE {'.'.join(key.path)}").fetchall()
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind, *_ in columns]),
-                "dagster/table_name": ".".join(key.path),
-            }
-        )
-
-    return _view
-
-
-view_assets = [build_view_asset(sql_file) for sql_file in sql_files("views")]
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind, *_ in columns]),
+                    "dagster/table_name": ".".join(key.path),
+                },
+            )

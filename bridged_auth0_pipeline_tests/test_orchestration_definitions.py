@@ -117,3 +117,14 @@ def test_the_effective_settings_show_in_the_ui_and_the_secret_never_does(clean_e
     assert isinstance(auth0.client_secret, dg.EnvVar) and auth0.client_secret.env_var_name == "AUTH0_CLIENT_SECRET"
     assert SECRET not in repr(shown) + repr(sync)
 
+
+
+def test_the_code_location_does_not_import_pandas():
+    """pandas (with numpy) costs the run process ~80 MB of its 600 MB budget (issue 7); the pipeline
+    stages records without DataFrames. Analysts still get it for `.df()`."""
+    import subprocess
+
+    code = f"import sys, {DEFINITIONS_MODULE}; print(sorted({{'pandas', 'numpy'}} & set(sys.modules)))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "BRIDGED_"))}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -98,11 +98,17 @@ def stage_user_lines(con: duckdb.DuckDBPyConnection, lines: Iterable[bytes], ext
             "WHERE schema_name = 'auth0_staging' AND table_name = 'users' AND column_name <> 'raw'"
         ).fetchall())
         started = time.perf_counter()
-        con.execute(
-            "INSERT INTO auth0_staging.users BY NAME SELECT * FROM "
-            "read_json(?, format = 'newline_delimited', columns = ?, ignore_errors = true)",
-            [str(spool), columns],
-        )
+        # Row order means nothing in staging; keeping it doubles read_json's time at 1M users.
+        # SESSION: this connection only (the log stream stages beside it).
+        con.execute("SET SESSION preserve_insertion_order = false")
+        try:
+            con.execute(
+                "INSERT INTO auth0_staging.users BY NAME SELECT * FROM "
+                "read_json(?, format = 'newline_delimited', columns = ?, ignore_errors = true)",
+                [str(spool), columns],
+            )
+        finally:
+            con.execute("RESET SESSION preserve_insertion_order")
         unreadable = con.execute(
             "SELECT count(*) FROM auth0_staging.users WHERE json_type(user_id) IS DISTINCT FROM 'VARCHAR'"
         ).fetchone()[0]

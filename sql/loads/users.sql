@@ -8,7 +8,7 @@
 
 -- Rows of a 1M-user load do not fit DuckDB's memory limit if inserts must keep their input order;
 -- nothing here depends on row order.
-SET preserve_insertion_order = false;
+SET SESSION preserve_insertion_order = false;
 
 -- Staging holds one row per NDJSON line, each field as received (text, or JSON for structured
 -- fields). `raw` is set only for a line that is not a JSON object with a text user_id: those are
@@ -63,16 +63,21 @@ WHERE NOT f.ok;
 --    users that are new, changed, or come back after a deletion are rewritten, and an older version
 --    (search is eventually consistent) never overwrites a newer one. The change hash covers the
 --    fields, not their order in the record (search and export order them differently).
+CREATE OR REPLACE TEMP TABLE _batch AS
+SELECT rowid AS staged_row, user_id->>'$' AS user_id, try_cast(updated_at AS TIMESTAMPTZ) AS updated_at,
+       hash(s)::VARCHAR AS source_hash
+FROM auth0_staging.users s
+WHERE raw IS NULL;
+
+-- Only the few repeated user_ids are ranked (a window over every staged user costs seconds at 1M).
+DELETE FROM _batch WHERE staged_row IN (
+    SELECT staged_row FROM _batch
+    WHERE user_id IN (SELECT user_id FROM _batch GROUP BY user_id HAVING count(*) > 1)
+    QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY updated_at DESC NULLS LAST, source_hash) > 1);
+
 CREATE OR REPLACE TEMP TABLE _changed AS
 SELECT b.staged_row, b.user_id, b.source_hash
-FROM (
-    SELECT rowid AS staged_row, user_id->>'$' AS user_id, try_cast(updated_at AS TIMESTAMPTZ) AS updated_at,
-           hash(s)::VARCHAR AS source_hash
-    FROM auth0_staging.users s
-    WHERE raw IS NULL
-    QUALIFY count(*) OVER (PARTITION BY user_id->>'$') = 1
-         OR row_number() OVER (PARTITION BY user_id->>'$' ORDER BY try_cast(updated_at AS TIMESTAMPTZ) DESC NULLS LAST, hash(s)) = 1
-) b LEFT JOIN auth0.users u USING (user_id)
+FROM _batch b LEFT JOIN auth0.users u USING (user_id)
 WHERE u.user_id IS NULL
    OR ((u.source_hash IS DISTINCT FROM b.source_hash OR u.deleted_at IS NOT NULL)
        AND (u.updated_at IS NULL OR b.updated_at IS NULL OR b.updated_at >= u.updated_at));
@@ -120,7 +125,7 @@ WHERE identity->>'provider' IS NOT NULL AND identity->>'user_id' IS NOT NULL
 --    event deletes the user unless the user was updated after it (the id was re-created).
 UPDATE auth0.users SET deleted_at = getvariable('synced_at')
 WHERE getvariable('full_snapshot') AND deleted_at IS NULL
-  AND user_id NOT IN (SELECT user_id->>'$' FROM auth0_staging.users WHERE raw IS NULL);
+  AND user_id NOT IN (SELECT user_id FROM _batch);
 
 UPDATE auth0.users SET deleted_at = d.deleted_at
 FROM (SELECT user_id, max(occurred_at) AS deleted_at
@@ -144,6 +149,7 @@ UPDATE auth0.users SET filtered_out_at = CASE WHEN f.matches THEN NULL ELSE getv
 FROM _filter f
 WHERE auth0.users.user_id = f.user_id AND (auth0.users.filtered_out_at IS NULL) IS DISTINCT FROM f.matches;
 
+DROP TABLE _batch;
 DROP TABLE _changed;
 DROP TABLE _filter;
-RESET preserve_insertion_order;
+RESET SESSION preserve_insertion_order;

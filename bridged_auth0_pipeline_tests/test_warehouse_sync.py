@@ -34,6 +34,10 @@ def test_full_then_incremental_then_no_change(sandbox_factory, pipeline_env, run
     assert_warehouse_equals_tenant(warehouse_path, tenant)
     assert_no_idp_tokens(warehouse_path, tenant)
     assert server.token_requests() == 1, "one token per run"
+    # The three streams run at once; each staging asset reports its own requests, which add up.
+    per_asset = [m.materialization.metadata["auth0/management_requests"].value
+                 for m in result.get_asset_materialization_events() if m.asset_key.path[0] == "auth0_staging"]
+    assert len(per_asset) == 3 and all(per_asset) and sum(per_asset) == server.management_request_count()
 
     # Mutate the tenant: updates, new users, deletions, new log events, a role change.
     user_ids = sorted(tenant.users)

@@ -58,6 +58,11 @@ class RequestStats:
     retries_transient: int = 0
     retries_429: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
+    # Per thread: the extraction streams share one session, each in its own thread.
+    by_thread: dict[int, int] = field(default_factory=dict)
+
+    def management_requests_of_this_thread(self) -> int:
+        return self.by_thread.get(threading.get_ident(), 0)
 
 
 class Auth0Session:
@@ -232,6 +237,8 @@ class Auth0Session:
         else:
             self.stats.management_requests += 1
             self.stats.by_endpoint[key] = self.stats.by_endpoint.get(key, 0) + 1
+            thread = threading.get_ident()
+            self.stats.by_thread[thread] = self.stats.by_thread.get(thread, 0) + 1
 
 
 def _parse_json(response: httpx.Response) -> tuple[Any, str | None]:

@@ -67,7 +67,7 @@ def extract_roles(log, client, con, sync: SyncSettingsResource, wait_for_login_e
     `wait_for_login_events()` blocks until this run's log events are staged (or raises if that failed):
     only the last check of plan_member_refresh needs them, so a first sync does not wait.
     """
-    before = client.stats.management_requests
+    before = client.stats.management_requests_of_this_thread()
     now = datetime.now(timezone.utc)
     roles = list(client.roles())
     state = read_state(con, "roles")

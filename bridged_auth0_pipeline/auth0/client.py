@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -12,6 +13,8 @@ from bridged_auth0_pipeline.auth0.errors import Auth0ConfigError
 from bridged_auth0_pipeline.auth0.pagination import MAX_PAGE_SIZE, offset_pages
 from bridged_auth0_pipeline.auth0.records import user_fields, without_idp_tokens
 from bridged_auth0_pipeline.auth0.session import Auth0Session
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 50  # the integration guide's bulk limit; Auth0 itself allows 100
 
@@ -69,8 +72,15 @@ class Auth0Client:
         """Every user with updated_at >= since (all users when None), complete past the cap."""
 
         def export_users_at(timestamp: str) -> Iterator[dict]:
-            exported = (json.loads(line) for line in self.export_user_lines(fields))
-            return (user for user in exported if isinstance(user, dict) and user.get("updated_at") == timestamp)
+            for line in self.export_user_lines(fields):
+                try:
+                    user = json.loads(line)
+                except ValueError:
+                    log.warning("Skipped an export line that is not valid JSON; the next full snapshot rejects it "
+                                "with its text in auth0._rejected.")
+                    continue
+                if isinstance(user, dict) and user.get("updated_at") == timestamp:
+                    yield user
 
         for user in users.iter_users_updated_since(
             self.session, since, per_page=self.page_size, fields=fields, export_users_at=export_users_at

@@ -536,7 +536,9 @@ def scenario(args, users: int, root: Path) -> tuple[list[RunFigures], FloorFigur
     print(f"\n== {label}: {users:,} users, {args.logs_per_user} logs/user, {args.rate:g} requests/s "
           f"(burst {args.burst}), page size {args.page_size} ==", flush=True)
     started = time.perf_counter()
-    tenant = SandboxTenant.generate(users=users, seed=args.seed, logs_per_user=args.logs_per_user)
+    # Anchored at now: the log events fill the 30 days up to now, as on a tenant in use.
+    tenant = SandboxTenant.generate(users=users, seed=args.seed, logs_per_user=args.logs_per_user,
+                                    anchor=datetime.now(timezone.utc))
     minimum = minimum_requests(tenant, args.page_size)
     print(f"  sandbox tenant generated in {time.perf_counter() - started:.1f} s: {len(tenant.users):,} users, "
           f"{minimum['log_events']:,} log events, {minimum['roles']} roles with {minimum['role_members']:,} members", flush=True)

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import time
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from bridged_auth0_pipeline.auth0 import (
     Auth0ScopeError,
 )
 from bridged_auth0_pipeline.auth0 import error_mapping
+from bridged_auth0_pipeline.auth0.in_flight import interleave
 from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
 from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxTenant
 from bridged_auth0_pipeline_tests.conftest import SECRET
@@ -86,12 +88,56 @@ def test_logs_checkpoint_paging_and_role_members(sandbox_factory, tenant_3000):
     server = sandbox_factory(tenant_3000)
     with connect(server, page_size=100) as client:
         log_ids = [event["log_id"] for page in client.log_pages(None) for event in page]
-        after = log_ids[-200]
+        after = sorted(log_ids)[-200]
         tail = [event["log_id"] for page in client.log_pages(after) for event in page]
         members = {role["id"]: [m["user_id"] for m in client.role_members(role["id"])] for role in client.roles()}
-    assert log_ids == sorted(event["log_id"] for event in tenant_3000.logs)
-    assert tail == log_ids[-199:]
+    # Lanes interleave their pages: every event exactly once, not in one order.
+    assert sorted(log_ids) == sorted(event["log_id"] for event in tenant_3000.logs)
+    assert len(log_ids) == len(set(log_ids))
+    assert tail == sorted(log_ids)[-199:]
     assert members == {role_id: sorted(users) for role_id, users in tenant_3000.role_members.items()}
+
+
+def test_a_log_backlog_is_read_in_parallel_lanes_each_event_once(sandbox_factory):
+    """Under network latency one checkpoint walk is ~1/latency requests a second: a backlog is split
+    into lanes at the first event of later days, found by log search, and walked at once."""
+    tenant = SandboxTenant.generate(users=3000, seed=11, anchor=datetime.now(timezone.utc))
+    latency = 0.1
+    server = sandbox_factory(tenant, faults=Faults(latency_seconds=(latency, latency)))
+    with connect(server, page_size=50) as client:
+        log_ids = [event["log_id"] for page in client.log_pages(None) for event in page]
+    assert sorted(log_ids) == sorted(event["log_id"] for event in tenant.logs)
+    assert len(log_ids) == len(set(log_ids))
+
+    requests = [r for r in server.requests if r.path == "/api/v2/logs"]
+    day_searches = [r for r in requests if r.query.get("q", "").startswith("date:[")]
+    assert day_searches
+    for search in day_searches:  # each lane starts from the first event of its day
+        day = search.query["q"][len("date:["):][:10]
+        first_of_day = min(e["log_id"] for e in tenant.logs if e["date"] >= day)
+        assert any(r.query.get("from") == first_of_day for r in requests)
+    # Each lane costs at most its search and one partly used page.
+    assert len(requests) <= len(tenant.logs) // 50 + 1 + 2 * len(day_searches)
+    # One walk cannot finish two requests closer together than the latency; lanes do.
+    finished = sorted(r.at for r in requests)
+    assert min(b - a for a, b in zip(finished, finished[1:])) < latency / 2
+
+
+def test_interleave_raises_a_walks_error_and_stops_the_others():
+    started = []
+
+    def walk(n: int):
+        started.append(n)
+        yield n
+        if n == 2:
+            raise Auth0BadRequestError("bad page")
+        yield from range(100 * n, 100 * n + 1000)
+
+    items = []
+    with pytest.raises(Auth0BadRequestError, match="bad page"):
+        for item in interleave((walk(n) for n in range(1, 20)), max_in_flight=3):
+            items.append(item)
+    assert started[:3] == [1, 2, 3] and len(started) < 19  # walks are started lazily, not all at once
 
 
 def test_token_is_fetched_once_and_renewed_on_expiry(sandbox_factory):

@@ -111,6 +111,9 @@ class Auth0Client:
     def role_members(self, role_id: str) -> Iterator[dict]:
         return roles.iter_role_members(self.session, role_id, take=self.page_size)
 
+    def members_of_roles(self, role_ids: list[str]) -> Iterator[tuple[str, list[dict]]]:
+        return roles.iter_members_of_roles(self.session, role_ids, take=self.page_size)
+
 
 def _fields(fields: list[str] | None) -> dict[str, str]:
     return {"fields": ",".join(fields), "include_fields": "true"} if fields else {}

@@ -3,36 +3,123 @@
 The first sync asks for the oldest retained event (search mode, sorted by date ascending) and
 continues from it with `from`/`take`. A `from` older than the tenant's retention is refused with
 a 400: that is a gap in the history, raised as Auth0LogRetentionError for the caller to report.
+
+A long backlog is read in lanes, several checkpoint walks at once (`in_flight.py`): one search
+request per lane finds the first event of a later day (`q=date:[YYYY-MM-DD TO *]`), and the lane
+before it stops on that exact log_id. Every lane runs from its start to the next lane's start (or
+to the end), so together they cover everything after the cursor whatever order the ids sort in.
+A lane costs at most two requests beyond the minimum (its search and one partly used page), so
+lanes are only opened when the first page suggests at least LANE_MIN_PAGES pages each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 from bridged_auth0_pipeline.auth0.errors import Auth0BadRequestError, Auth0LogRetentionError
+from bridged_auth0_pipeline.auth0.in_flight import MAX_WALKS_IN_FLIGHT, interleave
 from bridged_auth0_pipeline.auth0.pagination import link_next_from
 from bridged_auth0_pipeline.auth0.session import Auth0Session
 
+LANE_MIN_PAGES = 50  # ≤ 2 extra requests a lane: ≤ 4 % over the minimum
 
-def iter_log_pages(session: Auth0Session, after: str | None, *, take: int) -> Iterator[list[dict]]:
-    """Yield pages of events with log_id after `after` (from the oldest retained when None)."""
+
+def iter_log_pages(
+    session: Auth0Session, after: str | None, *, take: int, max_lanes: int = MAX_WALKS_IN_FLIGHT
+) -> Iterator[list[dict]]:
+    """Yield pages of events with log_id after `after` (from the oldest retained when None).
+
+    Pages of different lanes arrive interleaved, each lane's in log_id order.
+    """
     if after is None:
-        page, _ = session.get_json("logs", {"sort": "date:1", "page": 0, "per_page": take})
-        yield page
-        if len(page) < take:
-            return
-        after = page[-1]["log_id"]
+        first, headers = session.get_json("logs", {"sort": "date:1", "page": 0, "per_page": take})
+    else:
+        first, headers = _checkpoint_page(session, after, take)
+    yield first
+    if len(first) < take:
+        return
+    cursor = first[-1]["log_id"]
+    days = _lane_start_days(first, _server_now(headers), take, max_lanes)
+    starts = _first_log_ids_of(session, days, after=cursor)
+    if not starts:
+        yield from _walk(session, cursor, None, take)
+        return
+    bounds = [cursor, *starts]
+    lanes = (_walk(session, start, stop, take) for start, stop in zip(bounds, [*starts, None]))
+    yield from interleave(lanes, max_in_flight=len(bounds))
+
+
+def _walk(session: Auth0Session, after: str, stop_at: str | None, take: int) -> Iterator[list[dict]]:
+    """Checkpoint pages after `after`, up to and including the event `stop_at` (to the end when None)."""
     while True:
-        try:
-            page, headers = session.get_json("logs", {"from": after, "take": take})
-        except Auth0BadRequestError as exc:
-            raise Auth0LogRetentionError(
-                f"Auth0 refused the log checkpoint from={after}: {exc}. The cursor is older than the "
-                "tenant's log retention (Starter 1 day … Enterprise 30 days): events in between are lost. "
-                "Fix: sync at least as often as the retention period.",
-                error_code=exc.error_code,
-            ) from exc
+        page, headers = _checkpoint_page(session, after, take)
+        ids = [event.get("log_id") for event in page]
+        if stop_at is not None and stop_at in ids:
+            yield page[: ids.index(stop_at) + 1]
+            return
         yield page
         if len(page) < take:
             return
         after = link_next_from(headers.get("link")) or page[-1]["log_id"]
+
+
+def _checkpoint_page(session: Auth0Session, after: str, take: int):
+    try:
+        return session.get_json("logs", {"from": after, "take": take})
+    except Auth0BadRequestError as exc:
+        raise Auth0LogRetentionError(
+            f"Auth0 refused the log checkpoint from={after}: {exc}. The cursor is older than the "
+            "tenant's log retention (Starter 1 day … Enterprise 30 days): events in between are lost. "
+            "Fix: sync at least as often as the retention period.",
+            error_code=exc.error_code,
+        ) from exc
+
+
+def _lane_start_days(first: list[dict], now: datetime, take: int, max_lanes: int) -> list[str]:
+    """Days (YYYY-MM-DD, the granularity of log search) at which extra lanes start.
+
+    The backlog is estimated from the time the first page spans: a full page per that span until
+    now. Lanes split the remaining time evenly; log search only takes whole days, so a backlog
+    within one day stays a single walk.
+    """
+    dates = sorted(d for d in (_parse_date(event.get("date")) for event in first) if d is not None)
+    if len(dates) < 2 or now <= dates[-1]:
+        return []
+    page_span = max(dates[-1] - dates[0], timedelta(milliseconds=1))
+    estimated_pages = (now - dates[-1]) / page_span
+    lanes = min(max_lanes, int(estimated_pages // LANE_MIN_PAGES))
+    if lanes < 2:
+        return []
+    step = (now - dates[-1]) / lanes
+    days = {(dates[-1] + step * i).date() + timedelta(days=1) for i in range(1, lanes)}
+    return sorted(day.isoformat() for day in days if day <= now.date())
+
+
+def _first_log_ids_of(session: Auth0Session, days: list[str], *, after: str) -> list[str]:
+    """The log_id of each day's first event (searched in parallel), distinct, past `after`."""
+
+    def first_of(day: str) -> Iterator[str]:
+        page, _ = session.get_json("logs", {"q": f"date:[{day} TO *]", "sort": "date:1", "page": 0, "per_page": 1})
+        if page and isinstance(page[0].get("log_id"), str):
+            yield page[0]["log_id"]
+
+    found = interleave((first_of(day) for day in days), max_in_flight=max(1, len(days)))
+    return sorted({log_id for log_id in found if log_id > after})
+
+
+def _parse_date(value) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _server_now(headers) -> datetime:
+    """Auth0's clock (the Date header) rather than ours; ours when the header is missing."""
+    try:
+        return parsedate_to_datetime(headers.get("date")).astimezone(timezone.utc)
+    except (TypeError, ValueError):
+        return datetime.now(timezone.utc)

@@ -12,7 +12,9 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +52,26 @@ class Secret:
     __str__ = __repr__
 
 
+# Which extraction stream a request is counted for: its thread, unless it runs in a worker thread
+# on a stream's behalf (`counted_for`, used by `in_flight.py`).
+_request_stream: ContextVar[int | None] = ContextVar("auth0_request_stream", default=None)
+
+
+def request_stream() -> int:
+    """The stream requests from this thread are counted for (see `counted_for`)."""
+    return _request_stream.get() or threading.get_ident()
+
+
+@contextmanager
+def counted_for(stream: int) -> Iterator[None]:
+    """Count this worker thread's requests for `stream`, the thread that started the work."""
+    token = _request_stream.set(stream)
+    try:
+        yield
+    finally:
+        _request_stream.reset(token)
+
+
 @dataclass
 class RequestStats:
     management_requests: int = 0
@@ -58,11 +80,11 @@ class RequestStats:
     retries_transient: int = 0
     retries_429: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
-    # Per thread: the extraction streams share one session, each in its own thread.
-    by_thread: dict[int, int] = field(default_factory=dict)
+    # Per stream: the extraction streams share one session, each in its own thread (and its workers).
+    by_stream: dict[int, int] = field(default_factory=dict)
 
-    def management_requests_of_this_thread(self) -> int:
-        return self.by_thread.get(threading.get_ident(), 0)
+    def management_requests_of_this_stream(self) -> int:
+        return self.by_stream.get(request_stream(), 0)
 
 
 class Auth0Session:
@@ -237,8 +259,8 @@ class Auth0Session:
         else:
             self.stats.management_requests += 1
             self.stats.by_endpoint[key] = self.stats.by_endpoint.get(key, 0) + 1
-            thread = threading.get_ident()
-            self.stats.by_thread[thread] = self.stats.by_thread.get(thread, 0) + 1
+            stream = request_stream()
+            self.stats.by_stream[stream] = self.stats.by_stream.get(stream, 0) + 1
 
 
 def _parse_json(response: httpx.Response) -> tuple[Any, str | None]:

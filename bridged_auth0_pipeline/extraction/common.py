@@ -12,11 +12,11 @@ OWNERS = ["team:data"]
 
 
 def request_metadata(client: Auth0Client, before: int) -> dict:
-    """`before`: stats.management_requests_of_this_thread() when the stream started (streams run
+    """`before`: stats.management_requests_of_this_stream() when the stream started (streams run
     at the same time, each in its own thread, so the run-wide counter would mix them)."""
     stats = client.stats
     return {
-        "auth0/management_requests": stats.management_requests_of_this_thread() - before,
+        "auth0/management_requests": stats.management_requests_of_this_stream() - before,
         "auth0/run_management_requests": stats.management_requests,
         "auth0/token_requests": stats.token_requests,
         "auth0/seconds_waited_on_429": round(client.session.pacer.waited_on_429, 2),

@@ -14,7 +14,7 @@ DESCRIPTION = "Auth0 tenant log events (every type) after the stored log_id curs
 
 def extract_login_events(log, client, con) -> dict:
     """Stage the log events; returns the asset's metadata. `con` is this thread's own connection."""
-    before = client.stats.management_requests_of_this_thread()
+    before = client.stats.management_requests_of_this_stream()
     cursor = read_state(con, "login_events").cursor
     gap: dict | None = None
     pages = client.log_pages(cursor)

@@ -67,7 +67,7 @@ def extract_roles(log, client, con, sync: SyncSettingsResource, wait_for_login_e
     `wait_for_login_events()` blocks until this run's log events are staged (or raises if that failed):
     only the last check of plan_member_refresh needs them, so a first sync does not wait.
     """
-    before = client.stats.management_requests_of_this_thread()
+    before = client.stats.management_requests_of_this_stream()
     now = datetime.now(timezone.utc)
     roles = list(client.roles())
     state = read_state(con, "roles")
@@ -85,9 +85,8 @@ def extract_roles(log, client, con, sync: SyncSettingsResource, wait_for_login_e
     with extraction_transaction(con, "roles", "full" if reason else "incremental") as extraction:
         stage_records(con, "roles", roles, extraction)
         if reason:  # may run while this run's log events are still being fetched
-            for role in roles:
-                user_ids = [member["user_id"] for member in client.role_members(role["id"]) if member.get("user_id")]
-                stage_role_members(con, role["id"], user_ids)
+            pages = client.members_of_roles([role["id"] for role in roles])
+            stage_role_members(con, ((role_id, m["user_id"]) for role_id, page in pages for m in page if m.get("user_id")))
         else:
             con.execute("INSERT INTO auth0_staging.role_members SELECT role_id, user_id FROM auth0.user_roles")
         members = con.execute("SELECT count(*) FROM auth0_staging.role_members").fetchone()[0]

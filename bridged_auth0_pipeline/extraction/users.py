@@ -44,7 +44,7 @@ def _as_lines(records: Iterable[dict]) -> Iterator[bytes]:
 def extract_users(log, client, con, sync: SyncSettingsResource, spool: Path) -> dict:
     """Stage the users; returns the asset's metadata. `con` is this thread's own connection;
     `spool` is where the NDJSON lines wait for DuckDB's reader."""
-    before = client.stats.management_requests_of_this_thread()
+    before = client.stats.management_requests_of_this_stream()
     mode, since, why = plan_users_extraction(read_state(con, "users"), sync, datetime.now(timezone.utc))
     log.info(f"Users extraction: {mode} ({why}){f' since {since}' if since else ''}")
     fields = user_fields(sync.include_metadata)

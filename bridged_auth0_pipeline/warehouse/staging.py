@@ -40,7 +40,7 @@ class Extraction:
     records: int = 0
 
 
-def _batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
+def _batches(records: Iterable, size: int) -> Iterator[list]:
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -149,9 +149,14 @@ def _keep_rejected_lines(con: duckdb.DuckDBPyConnection, spool: Path, unreadable
     con.execute("INSERT INTO auth0_staging.users (raw) SELECT unnest(?::VARCHAR[])", [rejected])
 
 
-def stage_role_members(con: duckdb.DuckDBPyConnection, role_id: str, user_ids: list[str]) -> None:
-    if user_ids:
-        con.execute("INSERT INTO auth0_staging.role_members SELECT ?, unnest(?::VARCHAR[])", [role_id, user_ids])
+def stage_role_members(con: duckdb.DuckDBPyConnection, memberships: Iterable[tuple[str, str]]) -> None:
+    """(role_id, user_id) pairs, in batches."""
+    for batch in _batches(memberships, BATCH_SIZE):
+        role_ids, user_ids = zip(*batch)
+        con.execute(
+            "INSERT INTO auth0_staging.role_members SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+            [list(role_ids), list(user_ids)],
+        )
 
 
 def read_extraction(con: duckdb.DuckDBPyConnection, stream: str) -> Extraction | None:

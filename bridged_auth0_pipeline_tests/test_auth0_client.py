@@ -24,6 +24,7 @@ from bridged_auth0_pipeline.auth0 import (
 )
 from bridged_auth0_pipeline.auth0 import error_mapping
 from bridged_auth0_pipeline.auth0.in_flight import interleave
+from bridged_auth0_pipeline.auth0.rate_limit import RateLimitPacer
 from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
 from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxTenant
 from bridged_auth0_pipeline_tests.conftest import SECRET
@@ -161,6 +162,42 @@ def test_pacing_from_headers_avoids_429s(sandbox_factory):
         assert len(list(client.users_updated_since(None))) == 400
     statuses = [record.status for record in server.requests if record.api == "management"]
     assert 429 not in statuses
+
+
+def test_parallel_walks_under_jittery_latency_cause_no_429(sandbox_factory):
+    """Role members of several roles at once: answers come back out of order, the pacer must not
+    take a stale answer's tokens for real ones."""
+    tenant = SandboxTenant.generate(users=3000, seed=5)
+    server = sandbox_factory(tenant, rate_limit=RateLimit(burst=5, per_second=40),
+                             faults=Faults(latency_seconds=(0.0, 0.06)))
+    with connect(server, page_size=10) as client:
+        members = {role_id: sorted(m["user_id"] for m in page) for role_id, page in
+                   client.members_of_roles(list(tenant.role_members))}
+    assert len(members) == len(tenant.role_members)
+    statuses = [record.status for record in server.requests if record.api == "management"]
+    assert len(statuses) > 100 and 429 not in statuses
+
+
+def test_an_answer_overtaken_by_a_later_one_does_not_inflate_the_estimate():
+    """A is sent before B; the server serves B first (3 left) and then A (2 left); A's answer
+    arrives first. Two tokens are left: the third request must wait."""
+    now = [1000.0]
+    slept = []
+    pacer = RateLimitPacer(60, clock=lambda: now[0], sleep=slept.append)
+
+    def answer(remaining: int) -> httpx.Response:
+        return httpx.Response(200, headers={"x-ratelimit-limit": "5", "x-ratelimit-remaining": str(remaining),
+                                            "x-ratelimit-reset": "1001"})
+
+    pacer.observe("users", answer(4), pacer.before_request("users"))
+    a, b = pacer.before_request("users"), pacer.before_request("users")
+    pacer.observe("users", answer(2), a)
+    pacer.observe("users", answer(3), b)
+    pacer.before_request("users")
+    pacer.before_request("users")
+    assert slept == []
+    pacer.before_request("users")  # waits: for an answer in flight, then for the reset
+    assert slept and abs(slept[-1] - 1.05) < 1e-6
 
 
 def test_injected_429s_are_absorbed_within_the_wait_budget(sandbox_factory):

@@ -387,6 +387,26 @@ def test_log_search_mode(api, sandbox_tenant):
     assert api.get("/api/v2/logs", params={"page": 10, "per_page": 100}).json() == CAP_BODY
 
 
+def test_log_date_range_search_matches_a_scan_also_after_an_out_of_order_date():
+    """`date:[day TO *]` is answered by bisection while dates are in log order, by a scan after
+    an event is added with an older date: the answers must be the same as a scan's."""
+    tenant = SandboxTenant.generate(users=300, seed=4)
+    with SandboxServer(tenant) as server, management_client(server) as client:
+        def first_events(q: str, sort: str) -> list[str]:
+            body = client.get("/api/v2/logs", params={"q": q, "sort": sort, "per_page": 5}).json()
+            return [event["log_id"] for event in body]
+
+        def scan(lo: str, hi: str | None = None) -> list[dict]:
+            return [e for e in tenant.logs if e["date"] >= lo and (hi is None or e["date"] < hi)]
+
+        day = tenant.logs[len(tenant.logs) // 2]["date"][:10]
+        assert first_events(f"date:[{day} TO *]", "date:1") == [e["log_id"] for e in scan(day)[:5]]
+        assert first_events(f"date:[* TO {day}}}", "date:-1") == [e["log_id"] for e in scan("", day)[-5:]][::-1]
+        old = tenant.add_log("s", date=tenant.logs[0]["date"])  # dated before every event already logged
+        assert first_events(f"date:[* TO {day}}}", "date:-1")[0] == old["log_id"]
+        assert old["log_id"] not in first_events(f"date:[{day} TO *]", "date:-1")
+
+
 # -- roles ----------------------------------------------------------------------------------------
 def test_roles_listing(api, sandbox_tenant):
     roles = api.get("/api/v2/roles").json()

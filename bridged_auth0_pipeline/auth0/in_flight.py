@@ -4,21 +4,32 @@ A checkpoint walk (logs, role members) learns its next cursor from the previous 
 walk never has more than one request out; at 100 ms of network latency that is about 10 requests
 a second, far below Auth0's bucket. Several walks over disjoint ranges, each advanced in a worker
 thread, fill the bucket instead. The pacer (`rate_limit.py`) counts the requests in flight and
-keeps them inside the bucket, so adding walks never causes a 429.
+keeps them inside the bucket, so adding walks never causes a 429. How many walks: enough to reach
+FILL_RATE at the round trip the session measures (1 against a local sandbox, 8 at 100 ms).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import islice
 from typing import TypeVar
 
-from bridged_auth0_pipeline.auth0.session import counted_for, request_stream
+from bridged_auth0_pipeline.auth0.session import Auth0Session, counted_for, request_stream
 
 T = TypeVar("T")
-MAX_WALKS_IN_FLIGHT = 8  # 8 walks at 100 ms latency ≈ 80 requests/s: above every Auth0 plan's rate
+MAX_WALKS_IN_FLIGHT = 8
+# Requests/s to aim for: above every plan's sustained rate (FACTS.md: Enterprise 16/s) and the
+# rate the benchmark runs at. More walks than needed only wait in the pacer.
+FILL_RATE = 50
 _DONE = object()
+
+
+def walks_to_fill_the_bucket(session: Auth0Session) -> int:
+    """Twice what the average round trip needs: round trips vary, and pacing waits leave gaps."""
+    round_trip = session.stats.round_trip_seconds or 0.0
+    return max(1, min(MAX_WALKS_IN_FLIGHT, math.ceil(2 * round_trip * FILL_RATE)))
 
 
 def interleave(walks: Iterable[Iterator[T]], *, max_in_flight: int = MAX_WALKS_IN_FLIGHT) -> Iterator[T]:

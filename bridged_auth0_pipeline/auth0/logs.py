@@ -9,7 +9,8 @@ request per lane finds the first event of a later day (`q=date:[YYYY-MM-DD TO *]
 before it stops on that exact log_id. Every lane runs from its start to the next lane's start (or
 to the end), so together they cover everything after the cursor whatever order the ids sort in.
 A lane costs at most two requests beyond the minimum (its search and one partly used page), so
-lanes are only opened when the first page suggests at least LANE_MIN_PAGES pages each.
+lanes are only opened when the first page suggests at least LANE_MIN_PAGES pages each, and only as
+many as the round trip needs (`in_flight.walks_to_fill_the_bucket`).
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 from bridged_auth0_pipeline.auth0.errors import Auth0BadRequestError, Auth0LogRetentionError
-from bridged_auth0_pipeline.auth0.in_flight import MAX_WALKS_IN_FLIGHT, interleave
+from bridged_auth0_pipeline.auth0.in_flight import interleave, walks_to_fill_the_bucket
 from bridged_auth0_pipeline.auth0.pagination import link_next_from
 from bridged_auth0_pipeline.auth0.session import Auth0Session
 
 LANE_MIN_PAGES = 50  # ≤ 2 extra requests a lane: ≤ 4 % over the minimum
+# More lanes than walks in flight: lanes differ in size (whole days), and when one ends the next
+# starts, so the walks stay busy until close to the end instead of the longest lane running alone.
+LANES_PER_WALK = 3
 
 
-def iter_log_pages(
-    session: Auth0Session, after: str | None, *, take: int, max_lanes: int = MAX_WALKS_IN_FLIGHT
-) -> Iterator[list[dict]]:
+def iter_log_pages(session: Auth0Session, after: str | None, *, take: int) -> Iterator[list[dict]]:
     """Yield pages of events with log_id after `after` (from the oldest retained when None).
 
     Pages of different lanes arrive interleaved, each lane's in log_id order.
@@ -41,14 +43,15 @@ def iter_log_pages(
     if len(first) < take:
         return
     cursor = first[-1]["log_id"]
-    days = _lane_start_days(first, _server_now(headers), take, max_lanes)
-    starts = _first_log_ids_of(session, days, after=cursor)
+    walks = walks_to_fill_the_bucket(session)
+    days = _lane_start_days(first, _server_now(headers), LANES_PER_WALK * walks) if walks > 1 else []
+    starts = _first_log_ids_of(session, days, after=cursor, walks=walks)
     if not starts:
         yield from _walk(session, cursor, None, take)
         return
     bounds = [cursor, *starts]
     lanes = (_walk(session, start, stop, take) for start, stop in zip(bounds, [*starts, None]))
-    yield from interleave(lanes, max_in_flight=len(bounds))
+    yield from interleave(lanes, max_in_flight=walks)
 
 
 def _walk(session: Auth0Session, after: str, stop_at: str | None, take: int) -> Iterator[list[dict]]:
@@ -77,7 +80,7 @@ def _checkpoint_page(session: Auth0Session, after: str, take: int):
         ) from exc
 
 
-def _lane_start_days(first: list[dict], now: datetime, take: int, max_lanes: int) -> list[str]:
+def _lane_start_days(first: list[dict], now: datetime, max_lanes: int) -> list[str]:
     """Days (YYYY-MM-DD, the granularity of log search) at which extra lanes start.
 
     The backlog is estimated from the time the first page spans: a full page per that span until
@@ -85,7 +88,7 @@ def _lane_start_days(first: list[dict], now: datetime, take: int, max_lanes: int
     within one day stays a single walk.
     """
     dates = sorted(d for d in (_parse_date(event.get("date")) for event in first) if d is not None)
-    if len(dates) < 2 or now <= dates[-1]:
+    if max_lanes < 2 or len(dates) < 2 or now <= dates[-1]:
         return []
     page_span = max(dates[-1] - dates[0], timedelta(milliseconds=1))
     estimated_pages = (now - dates[-1]) / page_span
@@ -97,7 +100,7 @@ def _lane_start_days(first: list[dict], now: datetime, take: int, max_lanes: int
     return sorted(day.isoformat() for day in days if day <= now.date())
 
 
-def _first_log_ids_of(session: Auth0Session, days: list[str], *, after: str) -> list[str]:
+def _first_log_ids_of(session: Auth0Session, days: list[str], *, after: str, walks: int) -> list[str]:
     """The log_id of each day's first event (searched in parallel), distinct, past `after`."""
 
     def first_of(day: str) -> Iterator[str]:
@@ -105,7 +108,7 @@ def _first_log_ids_of(session: Auth0Session, days: list[str], *, after: str) -> 
         if page and isinstance(page[0].get("log_id"), str):
             yield page[0]["log_id"]
 
-    found = interleave((first_of(day) for day in days), max_in_flight=max(1, len(days)))
+    found = interleave((first_of(day) for day in days), max_in_flight=walks)
     return sorted({log_id for log_id in found if log_id > after})
 
 

@@ -2,8 +2,9 @@
 
 Auth0 rate-limits with a token bucket per API and endpoint, and reports it on every response as
 x-ratelimit-limit (bucket size), x-ratelimit-remaining and x-ratelimit-reset (UNIX seconds when
-tokens come back). We never spend the last token blindly: when a bucket is empty we sleep until
-its reset. A 429 that happens anyway is waited out (Retry-After, else the reset header, else
+tokens come back). We never spend the last token blindly: the pacer keeps a lower bound of what
+is left (answers may come back out of order when several requests are in flight), and when that
+is spent it waits for an answer still on its way or, with none, until the reset. A 429 that happens anyway is waited out (Retry-After, else the reset header, else
 exponential backoff with jitter) until the sync's 429 budget is spent; then Auth0RateLimitError.
 """
 
@@ -34,9 +35,11 @@ PROBE_MAX_WAIT_SECONDS = 5.0  # then go anyway: a 429 is waited out, never a han
 @dataclass
 class Bucket:
     limit: int | None = None
-    remaining: int | None = None  # as of the last answer, minus what was sent since
+    remaining: int | None = None  # a lower bound: from the answers so far, minus what was sent since
     reset_epoch: float | None = None
     in_flight: int = 0  # sent, not answered yet (several threads may share a bucket)
+    sent: int = 0  # requests sent, ever
+    settled: int = 0  # answers received or requests abandoned, ever
 
 
 def bucket_key(path: str) -> str:
@@ -89,11 +92,12 @@ class RateLimitPacer:
         self._buckets: dict[str, Bucket] = {}
         self._lock = threading.Lock()
 
-    def before_request(self, key: str) -> None:
+    def before_request(self, key: str) -> int:
         """Take a token of our estimate, or sleep until the bucket's reset when it is empty.
 
         Thread-safe: requests in flight are counted, and while the bucket's state is unknown (after a
-        reset) only one request goes out to learn it; the others wait for its answer.
+        reset) only one request goes out to learn it; the others wait for its answer. Returns the
+        ticket to hand to `observe`: how many answers had come back when this request was sent.
         """
         polled = 0.0
         while True:
@@ -105,36 +109,58 @@ class RateLimitPacer:
                 elif bucket.remaining is None or bucket.remaining > 0 or bucket.reset_epoch is None:
                     if bucket.remaining is not None:
                         bucket.remaining -= 1  # spend our own estimate until the next response corrects it
-                    bucket.in_flight += 1
-                    return
+                    return self._send(bucket)
+                elif bucket.in_flight > 0 and polled < PROBE_MAX_WAIT_SECONDS:
+                    wait, probe = PROBE_POLL_SECONDS, False  # empty by our count: an answer on its way
+                    polled += wait  # tells what has refilled since, sooner than the reset
                 else:
                     wait, probe = bucket.reset_epoch + RESET_MARGIN_SECONDS - self._clock(), True
                     bucket.remaining = None  # the next response tells us the refilled state
-                    bucket.in_flight += 1  # this request is the one that will tell
+                    ticket = self._send(bucket)  # this request is the one that will tell
             if wait > 0:
                 self.waited_pacing += wait
                 self._sleep(wait)
             if probe:
-                return
+                return ticket
 
-    def observe(self, key: str, response: httpx.Response) -> None:
+    @staticmethod
+    def _send(bucket: Bucket) -> int:
+        bucket.in_flight += 1
+        bucket.sent += 1
+        return bucket.settled
+
+    def observe(self, key: str, response: httpx.Response, ticket: int) -> None:
+        """Learn the bucket from an answer, never overestimating it.
+
+        Answers can be served and arrive in another order than they were sent, so an answer may
+        not have seen the tokens of requests sent before it was answered. Every request that had
+        not been answered when this one was sent (`ticket`), or was sent after it, may have been
+        served after it: all of them are subtracted. That is a lower bound whatever the order;
+        the larger of it and the current estimate (also a lower bound) is kept.
+        """
         remaining = _int_header(response, "x-ratelimit-remaining")
         with self._lock:
             bucket = self._buckets.setdefault(key, Bucket())
-            bucket.in_flight = max(0, bucket.in_flight - 1)
+            self._settle(bucket)
             if remaining is None:
                 return
+            possibly_served_after = bucket.sent - 1 - ticket
+            lower_bound = remaining - possibly_served_after
             bucket.limit = _int_header(response, "x-ratelimit-limit")
-            # Requests still out were sent on tokens this answer may not have seen spent yet.
-            bucket.remaining = remaining - bucket.in_flight
+            bucket.remaining = lower_bound if bucket.remaining is None else max(bucket.remaining, lower_bound)
             bucket.reset_epoch = _int_header(response, "x-ratelimit-reset")
+
+    @staticmethod
+    def _settle(bucket: Bucket) -> None:
+        bucket.in_flight = max(0, bucket.in_flight - 1)
+        bucket.settled += 1
 
     def abandon(self, key: str) -> None:
         """A request got no answer (dropped connection, timeout): it is no longer in flight."""
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is not None:
-                bucket.in_flight = max(0, bucket.in_flight - 1)
+                self._settle(bucket)
 
     def wait_after_429(self, key: str, response: httpx.Response, attempt: int, path: str) -> None:
         """Wait out one 429, or raise Auth0RateLimitError when the budget would be exceeded."""
@@ -147,8 +173,8 @@ class RateLimitPacer:
             backoff = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
             wait = backoff * random.uniform(0.5, 1.0)
         with self._lock:
-            bucket = self._buckets.get(key)  # forget the state, keep counting the requests still out
-            self._buckets[key] = Bucket(in_flight=bucket.in_flight if bucket else 0)
+            bucket = self._buckets.get(key) or Bucket()  # forget the state, keep counting the requests
+            self._buckets[key] = Bucket(in_flight=bucket.in_flight, sent=bucket.sent, settled=bucket.settled)
             if self.waited_on_429 + wait > self.max_wait_seconds:
                 reset_at = datetime.fromtimestamp(max(now + wait, reset or 0), tz=timezone.utc)
                 raise Auth0RateLimitError(reset_at, self.waited_on_429, self.max_wait_seconds, path)

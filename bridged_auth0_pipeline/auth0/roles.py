@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import quote
 
-from bridged_auth0_pipeline.auth0.in_flight import interleave
+from bridged_auth0_pipeline.auth0.in_flight import interleave, walks_to_fill_the_bucket
 from bridged_auth0_pipeline.auth0.pagination import offset_pages
 from bridged_auth0_pipeline.auth0.session import Auth0Session
 
@@ -23,7 +23,8 @@ def iter_role_members(session: Auth0Session, role_id: str, *, take: int) -> Iter
 
 def iter_members_of_roles(session: Auth0Session, role_ids: list[str], *, take: int) -> Iterator[tuple[str, list[dict]]]:
     """(role_id, page of members) for every role, the roles' pages interleaved as they arrive."""
-    return interleave(_member_pages(session, role_id, take) for role_id in role_ids)
+    walks = (_member_pages(session, role_id, take) for role_id in role_ids)
+    return interleave(walks, max_in_flight=walks_to_fill_the_bucket(session))
 
 
 def _member_pages(session: Auth0Session, role_id: str, take: int) -> Iterator[tuple[str, list[dict]]]:

@@ -82,6 +82,8 @@ class RequestStats:
     by_endpoint: dict[str, int] = field(default_factory=dict)
     # Per stream: the extraction streams share one session, each in its own thread (and its workers).
     by_stream: dict[int, int] = field(default_factory=dict)
+    # Auth0's answer time (moving average): how many walks it takes to keep a bucket busy.
+    round_trip_seconds: float | None = None
 
     def management_requests_of_this_stream(self) -> int:
         return self.by_stream.get(request_stream(), 0)
@@ -213,7 +215,7 @@ class Auth0Session:
         transient_failures = 0
         rate_limited = 0
         while True:
-            self.pacer.before_request(key)
+            ticket = self.pacer.before_request(key)
             failure: str | None = None
             try:
                 response = self._http.send(build())
@@ -224,8 +226,8 @@ class Auth0Session:
                 self.pacer.abandon(key)  # e.g. the token could not be had: nothing is in flight
                 raise
             if response is not None:
-                self._count(kind, key)
-                self.pacer.observe(key, response)
+                self._count(kind, key, response.elapsed.total_seconds())
+                self.pacer.observe(key, response, ticket)
                 if response.status_code == 429:
                     rate_limited += 1
                     self.stats.retries_429 += 1
@@ -249,14 +251,16 @@ class Auth0Session:
             log.info("Transient failure on %s (%s); retry %d in %.2fs", path, failure, transient_failures, delay)
             time.sleep(delay)
 
-    def _count(self, kind: str, key: str) -> None:
+    def _count(self, kind: str, key: str, seconds: float) -> None:
         with self._stats_lock:  # extraction streams run in threads
-            self._count_unlocked(kind, key)
+            self._count_unlocked(kind, key, seconds)
 
-    def _count_unlocked(self, kind: str, key: str) -> None:
+    def _count_unlocked(self, kind: str, key: str, seconds: float) -> None:
         if kind == "token":
             self.stats.token_requests += 1
         else:
+            previous = self.stats.round_trip_seconds
+            self.stats.round_trip_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
             self.stats.management_requests += 1
             self.stats.by_endpoint[key] = self.stats.by_endpoint.get(key, 0) + 1
             stream = request_stream()

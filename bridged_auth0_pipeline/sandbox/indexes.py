@@ -129,19 +129,34 @@ class UserIndexes:
 
 
 class LogIndexes:
-    """Per-user event lists for /users/{id}/logs and `user_id:` log searches."""
+    """Per-user event lists for /users/{id}/logs and `user_id:` log searches, and `date:` ranges
+    by bisection while the events' dates are in log order (an event added with an older date
+    turns that off)."""
 
     def __init__(self) -> None:
         self._logs: list[dict] = []
         self._by_user: dict[str, list[dict]] | None = None
+        self._dates: list[str] | None = None
+        self._dates_in_order = True
 
     def bind(self, logs: list[dict]) -> None:
         self._logs = logs
         self._by_user = None
+        self._dates = None
 
     def appended(self, event: dict) -> None:
         if self._by_user is not None and "user_id" in event:
             self._by_user.setdefault(event["user_id"], []).append(event)
+        if self._dates is not None:
+            date = _date_key(event)
+            self._dates_in_order = self._dates_in_order and (not self._dates or self._dates[-1] <= date)
+            self._dates.append(date)
+
+    def _date_list(self) -> list[str]:
+        if self._dates is None:
+            self._dates = [_date_key(event) for event in self._logs]
+            self._dates_in_order = all(a <= b for a, b in zip(self._dates, self._dates[1:]))
+        return self._dates
 
     def for_user(self, user_id: str) -> list[dict]:
         if self._by_user is None:
@@ -155,7 +170,19 @@ class LogIndexes:
         return list(self._by_user.get(user_id, ()))
 
     def range(self, field, lo, lo_incl, hi, hi_incl):
-        return None
+        if field != "date" or not isinstance(lo, (str, type(None))) or not isinstance(hi, (str, type(None))):
+            return None
+        dates = self._date_list()
+        if not self._dates_in_order:
+            return None
+        start = 0 if lo is None else (bisect_left if lo_incl else bisect_right)(dates, lo)
+        end = len(dates) if hi is None else (bisect_right if hi_incl else bisect_left)(dates, hi)
+        return self._logs[start:end]
 
     def exact(self, field: str, value: str) -> list[dict] | None:
         return self.for_user(value) if field == "user_id" else None
+
+
+def _date_key(event: dict) -> str:
+    date = event.get("date")
+    return date if isinstance(date, str) else ""

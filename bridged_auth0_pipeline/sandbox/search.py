@@ -19,6 +19,7 @@ with missing parts filled in like Elasticsearch does). A missing field never mat
 from __future__ import annotations
 
 import re
+from itertools import islice
 from typing import Callable, Iterable, Protocol
 
 from .clock import normalize_iso
@@ -409,11 +410,19 @@ def parse_query(text: str | None) -> Node:
     return _Parser(text or "").parse()
 
 
-def run_query(query: Node, docs: Iterable[dict], index: Index | None = None) -> list[dict]:
-    """Documents matching `query`, using `index` to avoid a full scan where it can."""
+def run_query(query: Node, docs: Iterable[dict], index: Index | None = None, *,
+              limit: int | None = None, from_end: bool = False) -> list[dict]:
+    """Documents matching `query`, using `index` to avoid a full scan where it can.
+
+    With `limit`, only the first (or, `from_end`, the last) `limit` matches in `docs` order; an
+    index's candidates keep that order.
+    """
     candidates = query.candidates(index) if index is not None else None
     source = docs if candidates is None else candidates
-    if isinstance(query, MatchAll):
-        return list(source)
-    match: Callable[[dict], bool] = query.match
-    return [doc for doc in source if match(doc)]
+    if from_end:
+        source = reversed(source)
+    if not isinstance(query, MatchAll):
+        match: Callable[[dict], bool] = query.match
+        source = (doc for doc in source if match(doc))
+    found = list(islice(source, limit))
+    return found[::-1] if from_end else found

@@ -52,6 +52,7 @@ WHERE s.e.log_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM auth0.login_events x WHERE x.log_id = s.e.log_id)
   -- a log_id staged twice lands once
   AND s.staged_row IN (SELECT min(staged_row) FROM _staged GROUP BY e.log_id);
--- No ORDER BY: staging holds events in log_id order (checkpoint paging) and inserts keep it.
+-- No ORDER BY (sorting millions of raw events would spill): a run's events land in staging order,
+-- which is log_id order except when a backlog was read in parallel lanes (auth0/logs.py).
 
 DROP TABLE _staged;

@@ -25,9 +25,6 @@ from bridged_auth0_pipeline.auth0.pagination import link_next_from
 from bridged_auth0_pipeline.auth0.session import Auth0Session
 
 LANE_MIN_PAGES = 50  # ≤ 2 extra requests a lane: ≤ 4 % over the minimum
-# More lanes than walks in flight: lanes differ in size (whole days), and when one ends the next
-# starts, so the walks stay busy until close to the end instead of the longest lane running alone.
-LANES_PER_WALK = 3
 
 
 def iter_log_pages(session: Auth0Session, after: str | None, *, take: int) -> Iterator[list[dict]]:
@@ -44,7 +41,7 @@ def iter_log_pages(session: Auth0Session, after: str | None, *, take: int) -> It
         return
     cursor = first[-1]["log_id"]
     walks = walks_to_fill_the_bucket(session)
-    days = _lane_start_days(first, _server_now(headers), LANES_PER_WALK * walks) if walks > 1 else []
+    days = _lane_start_days(first, _server_now(headers)) if walks > 1 else []
     starts = _first_log_ids_of(session, days, after=cursor, walks=walks)
     if not starts:
         yield from _walk(session, cursor, None, take)
@@ -80,19 +77,20 @@ def _checkpoint_page(session: Auth0Session, after: str, take: int):
         ) from exc
 
 
-def _lane_start_days(first: list[dict], now: datetime, max_lanes: int) -> list[str]:
+def _lane_start_days(first: list[dict], now: datetime) -> list[str]:
     """Days (YYYY-MM-DD, the granularity of log search) at which extra lanes start.
 
     The backlog is estimated from the time the first page spans: a full page per that span until
-    now. Lanes split the remaining time evenly; log search only takes whole days, so a backlog
-    within one day stays a single walk.
+    now. Lanes split the remaining time evenly, as many as there are LANE_MIN_PAGES pages, at most
+    one a day (log search only takes whole days, so a backlog within one day stays a single walk).
+    Many small lanes, more than the walks in flight, keep every walk busy until near the end.
     """
     dates = sorted(d for d in (_parse_date(event.get("date")) for event in first) if d is not None)
-    if max_lanes < 2 or len(dates) < 2 or now <= dates[-1]:
+    if len(dates) < 2 or now <= dates[-1]:
         return []
     page_span = max(dates[-1] - dates[0], timedelta(milliseconds=1))
     estimated_pages = (now - dates[-1]) / page_span
-    lanes = min(max_lanes, int(estimated_pages // LANE_MIN_PAGES))
+    lanes = min(int(estimated_pages // LANE_MIN_PAGES), (now - dates[-1]).days + 2)
     if lanes < 2:
         return []
     step = (now - dates[-1]) / lanes

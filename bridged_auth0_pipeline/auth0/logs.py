@@ -9,8 +9,9 @@ request per lane finds the first event of a later day (`q=date:[YYYY-MM-DD TO *]
 before it stops on that exact log_id. Every lane runs from its start to the next lane's start (or
 to the end), so together they cover everything after the cursor whatever order the ids sort in.
 A lane costs at most two requests beyond the minimum (its search and one partly used page), so
-lanes are only opened when the first page suggests at least LANE_MIN_PAGES pages each, and only as
-many as the round trip needs (`in_flight.walks_to_fill_the_bucket`).
+lanes are only opened when the first page suggests at least LANE_MIN_PAGES pages each, and only
+when the round trip calls for more than one walk at once (`in_flight.walks_to_fill_the_bucket`,
+which also sets how many lanes are walked at once).
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ ODD_USERS = [
      "identities": [{"provider": "auth0", "user_id": "unicode", "connection": "db"}]},
     {"user_id": "auth0|wrong-types", "email": "wrong@example.com", "logins_count": "many", "multifactor": "guardian",
      "identities": [{"provider": "auth0", "user_id": "wrong-types", "connection": "db"}, {"connection": "no-provider"}]},
+    {"user_id": "auth0|linked-twice", "email": "twice@example.com",
+     "identities": [{"provider": "auth0", "user_id": "twice", "connection": "db", "profileData": {"email": "twice@example.com"}},
+                    "not an object", {"provider": "auth0", "user_id": "twice", "connection": "db-copy"}]},
 ]
 
 
@@ -57,6 +60,9 @@ def test_odd_records_land_or_are_quarantined(sandbox_factory, pipeline_env, run_
     assert ("github|424242", "github", "424242") in identities
     assert not [i for i in identities if i[0] in ("auth0|null-identities", "auth0|empty-identities")]
     assert ("auth0|wrong-types", None, None) not in identities
+    # A (provider, id) pair listed twice lands once, from its first entry; a non-object entry is skipped.
+    assert query(warehouse_path, "SELECT connection, is_primary, profile_data->>'email' FROM auth0.user_identities "
+                                 "WHERE user_id = 'auth0|linked-twice'") == [("db", True, "twice@example.com")]
 
     assert query(warehouse_path, "SELECT name FROM auth0.users WHERE user_id = 'auth0|unicode'")[0][0] == "Zoë 😀 中文 עברית \u0007 ctrl"
     metadata = {k: json.loads(v) for k, v in query(

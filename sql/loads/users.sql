@@ -101,25 +101,33 @@ DELETE FROM auth0.user_identities WHERE user_id IN (SELECT user_id FROM _changed
 INSERT INTO auth0.user_identities BY NAME
 SELECT
     user_id,
-    identity->>'provider'                                 AS provider,
-    identity->>'user_id'                                  AS identity_user_id,  -- github sends a number
-    identity->>'connection'                               AS connection,
-    try_cast(identity->>'isSocial' AS BOOLEAN)            AS is_social,
+    identity.provider                                     AS provider,
+    identity.user_id                                      AS identity_user_id,  -- github sends a number
+    identity.connection                                   AS connection,
+    identity.isSocial                                     AS is_social,
     position = 1                                          AS is_primary,
-    CASE WHEN json_type(identity, '$.profileData') = 'OBJECT' THEN identity->'profileData' END AS profile_data,
+    CASE WHEN json_type(identity.profileData) = 'OBJECT' THEN identity.profileData END AS profile_data,
     getvariable('synced_at')                              AS synced_at
 FROM (
     -- unnest in the select list (not WITH ORDINALITY, several times slower at 1M users)
     SELECT user_id, identities, unnest(identities) AS identity, generate_subscripts(identities, 1) AS position
-    FROM (SELECT c.user_id, try_cast(s.identities AS JSON[]) AS identities
-          FROM _changed c JOIN auth0_staging.users s ON s.rowid = c.staged_row)
+    FROM (
+        -- Each identities array is parsed once, into structs (a value of another type becomes the
+        -- field's type where it can, else NULL): reading fields with ->> parsed it once per field,
+        -- 1.7 s instead of 2.6 s for 1M users.
+        SELECT c.user_id,
+               json_transform(CASE WHEN json_type(s.identities) = 'ARRAY' THEN s.identities END,
+                              '[{"provider": "VARCHAR", "user_id": "VARCHAR", "connection": "VARCHAR",
+                                 "isSocial": "BOOLEAN", "profileData": "JSON"}]') AS identities
+        FROM _changed c JOIN auth0_staging.users s ON s.rowid = c.staged_row
+    )
 )
-WHERE identity->>'provider' IS NOT NULL AND identity->>'user_id' IS NOT NULL
+WHERE identity.provider IS NOT NULL AND identity.user_id IS NOT NULL
   -- A (provider, id) pair listed twice lands once, from its first entry: found within the user's own
   -- list, so no sort or aggregate over every identity (which would not fit the memory limit).
   AND (len(identities) = 1
-       OR list_position(list_transform(identities, lambda x: [x->>'provider', x->>'user_id']),
-                        [identity->>'provider', identity->>'user_id']) = position);
+       OR list_position(list_transform(identities, lambda x: [x.provider, x.user_id]),
+                        [identity.provider, identity.user_id]) = position);
 
 -- 3. Deletions. A full snapshot is the whole tenant: whoever it lacks was deleted. An `sdu` log
 --    event deletes the user unless the user was updated after it (the id was re-created).

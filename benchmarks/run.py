@@ -356,6 +356,8 @@ class FloorFigures:
     sandbox_export_seconds: float
     users_load_seconds: float = 0.0  # staging read_json + the users_tables step
     users_path_seconds: float | None = None  # None: users extraction shares a step with other streams
+    alone_read_json_seconds: float | None = None  # the same two parts of the pipeline's code, run alone
+    alone_merge_seconds: float | None = None
 
     @property
     def load_ratio(self) -> float:
@@ -365,6 +367,16 @@ class FloorFigures:
     def limited_load_ratio(self) -> float:
         """Against read_json under the pipeline's own DuckDB memory limit."""
         return self.users_load_seconds / self.read_json_limited_seconds if self.read_json_limited_seconds else float("nan")
+
+    @property
+    def alone_seconds(self) -> float | None:
+        if self.alone_read_json_seconds is None or self.alone_merge_seconds is None:
+            return None
+        return self.alone_read_json_seconds + self.alone_merge_seconds
+
+    @property
+    def alone_ratio(self) -> float:
+        return self.alone_seconds / self.read_json_seconds if self.alone_seconds and self.read_json_seconds else float("nan")
 
     @property
     def path_ratio(self) -> float:
@@ -529,6 +541,51 @@ def read_json_floor(workdir: Path, source: Path, memory_limit: str = "") -> tupl
     return out["seconds"], out["rows"], result.peak_rss_mb
 
 
+# The pipeline's own users load (staging read_json + sql/loads/users.sql, a first full snapshot) on
+# the floor's NDJSON, in a process of its own on an otherwise idle machine. In the run, the staging
+# read_json shares the 2 cores with the log stream and the sandbox; this isolates the code's cost.
+USERS_LOAD_ALONE_SCRIPT = r"""
+import json, sys, time
+from datetime import datetime, timezone
+from pathlib import Path
+import duckdb
+from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
+from bridged_auth0_pipeline.orchestration.resources import DUCKDB_MEMORY_LIMIT
+from bridged_auth0_pipeline.warehouse.loads import run_load
+from bridged_auth0_pipeline.warehouse.migrations import apply_migrations
+from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_user_lines
+database, source = Path(sys.argv[1]), Path(sys.argv[2])
+con = duckdb.connect(str(database))
+con.execute("SET TimeZone = 'UTC'")
+con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+apply_migrations(con)
+with source.open("rb") as lines, extraction_transaction(con, "users", "full") as extraction:
+    stage_user_lines(con, (line_without_idp_tokens(line.rstrip(b"\n")) for line in lines), extraction,
+                     database.with_suffix(".spool"))
+started = time.perf_counter()
+run_load(con, "loads/users.sql", synced_at=datetime.now(timezone.utc),
+         variables={"full_snapshot": True, "user_filter": "all", "active_days": 30, "filter_roles": []})
+print(json.dumps({"read_json_seconds": extraction.details["read_json_seconds"],
+                  "merge_seconds": time.perf_counter() - started}))
+"""
+
+
+def users_load_alone(workdir: Path, source: Path, repo: Path) -> tuple[float, float]:
+    """(staging read_json s, users.sql merge s) of the pipeline's code at `repo`, run alone."""
+    database = workdir / "users-load-alone.duckdb"
+    log = workdir / "users-load-alone.log"
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    result = run_measured([sys.executable, "-c", USERS_LOAD_ALONE_SCRIPT, str(database), str(source)],
+                          env=env, cwd=repo, log_path=log)
+    if result.returncode != 0:
+        raise RuntimeError(f"users load alone failed: {log.read_text()[-2000:]}")
+    out = json.loads(log.read_text().strip().splitlines()[-1])
+    for leftover in workdir.glob("users-load-alone.*"):
+        if leftover.suffix != ".log":
+            leftover.unlink()
+    return out["read_json_seconds"], out["merge_seconds"]
+
+
 def scenario(args, users: int, root: Path) -> tuple[list[RunFigures], FloorFigures | None]:
     label = f"{users // 1000}k" if users < 1_000_000 else f"{users / 1_000_000:g}M"
     workdir = root / label
@@ -576,6 +633,7 @@ def scenario(args, users: int, root: Path) -> tuple[list[RunFigures], FloorFigur
             limited_seconds = limited_peak = None
             if args.floor_memory_limit:
                 limited_seconds, _, limited_peak = read_json_floor(workdir, ndjson, args.floor_memory_limit)
+            alone = users_load_alone(workdir, ndjson, args.repo)
             floor = FloorFigures(
                 scenario=label, users=rows, ndjson_mb=ndjson.stat().st_size / 2**20, read_json_seconds=seconds,
                 read_json_gz_seconds=gz_seconds, read_json_peak_mb=peak, read_json_limited_seconds=limited_seconds,
@@ -583,6 +641,7 @@ def scenario(args, users: int, root: Path) -> tuple[list[RunFigures], FloorFigur
                 users_load_seconds=(full.users_read_json_seconds or 0.0) + step_seconds(full.steps, ["users_tables"]),
                 users_path_seconds=(full.streams["users"] + step_seconds(full.steps, ["users_tables"]))
                 if "users" in full.streams else None,
+                alone_read_json_seconds=alone[0], alone_merge_seconds=alone[1],
             )
             print(f"  load floor: read_json of {rows:,} users ({floor.ndjson_mb:,.0f} MB NDJSON) {seconds:.2f} s"
                   + (f", of the .gz {gz_seconds:.2f} s" if gz_seconds is not None else "")
@@ -596,6 +655,8 @@ def scenario(args, users: int, root: Path) -> tuple[list[RunFigures], FloorFigur
             print(f"    users load (staging read_json {full.users_read_json_seconds or 0:.1f} s + users_tables "
                   f"{step_seconds(full.steps, ['users_tables']):.1f} s) {floor.users_load_seconds:.1f} s = "
                   f"{floor.load_ratio:.2f} × read_json{limited}; {path}")
+            print(f"    users load alone (staging read_json {alone[0]:.1f} s + users.sql {alone[1]:.1f} s) "
+                  f"{floor.alone_seconds:.1f} s = {floor.alone_ratio:.2f} × read_json")
             ndjson.unlink()
             gz.unlink()
     return runs, floor
@@ -629,11 +690,12 @@ def summary(args, runs: list[RunFigures], floors: list[FloorFigures]) -> str:
     if floors:
         out.append("\nLoad floor: DuckDB read_json of the same users (NDJSON) vs the pipeline\n")
         out.append(table(
-            ["scenario", "users", "NDJSON MB", "read_json s", "peak MB", "users load s", "ratio",
+            ["scenario", "users", "NDJSON MB", "read_json s", "peak MB", "users load s", "ratio", "alone s", "ratio",
              "users path s", "ratio", "read_json .gz s", f"read_json @{args.floor_memory_limit or '-'} s", "peak MB",
              "load ratio @limit"],
             [[f.scenario, f"{f.users:,}", f"{f.ndjson_mb:,.0f}", f"{f.read_json_seconds:.2f}", f"{f.read_json_peak_mb:,.0f}",
               f"{f.users_load_seconds:.1f}", f"{f.load_ratio:.2f}",
+              "-" if f.alone_seconds is None else f"{f.alone_seconds:.1f}", "-" if f.alone_seconds is None else f"{f.alone_ratio:.2f}",
               "-" if f.users_path_seconds is None else f"{f.users_path_seconds:.1f}",
               "-" if f.users_path_seconds is None else f"{f.path_ratio:.2f}",
               "-" if f.read_json_gz_seconds is None else f"{f.read_json_gz_seconds:.2f}",
@@ -706,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
                 "args": {k: v for k, v in vars(args).items()},
                 "runs": [{**asdict(f), "request_ratio": f.request_ratio, "wall_ratio": f.wall_ratio,
                           "rows_per_second": f.rows_per_second} for f in runs],
-                "floors": [{**asdict(f), "load_ratio": f.load_ratio, "path_ratio": f.path_ratio} for f in floors],
+                "floors": [{**asdict(f), "load_ratio": f.load_ratio, "alone_ratio": f.alone_ratio, "path_ratio": f.path_ratio} for f in floors],
             }, indent=2, default=str))
     finally:
         if not args.keep and not args.workdir:

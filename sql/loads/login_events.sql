@@ -1,7 +1,8 @@
 -- Append the last log extraction (auth0_staging.login_events) to auth0.login_events, each log_id
 -- once. The cursor is written by loads.py in the same transaction. Variables: synced_at.
--- Each event is parsed once: json_transform splits it into the text fields typed below (instead of
--- one parse per extracted field). Raw text is not copied: rejects read it from staging.
+-- Each event is parsed once into a struct of the text fields typed below (json_transform, instead
+-- of one parse per field); `j`, the validated JSON, is what lands in `raw`. Rejects read their text
+-- from staging.
 CREATE OR REPLACE TEMP TABLE _staged AS
 SELECT staged_row, j, e.log_id AS log_id, e
 FROM (

@@ -27,6 +27,8 @@ from bridged_auth0_pipeline.auth0.in_flight import interleave
 from bridged_auth0_pipeline.auth0.rate_limit import RateLimitPacer
 from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
 from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxTenant
+from bridged_auth0_pipeline.sandbox.errors import invalid_query
+from bridged_auth0_pipeline.sandbox.management import ManagementApi
 from bridged_auth0_pipeline_tests.conftest import SECRET
 
 
@@ -122,6 +124,27 @@ def test_a_log_backlog_is_read_in_parallel_lanes_each_event_once(sandbox_factory
     # One walk cannot finish two requests closer together than the latency; lanes do.
     finished = sorted(r.at for r in requests)
     assert min(b - a for a, b in zip(finished, finished[1:])) < latency / 2
+
+
+def test_a_tenant_whose_log_search_refuses_the_day_query_still_gets_every_event(sandbox_factory, monkeypatch, caplog):
+    """Lanes rely on log search taking `date:[YYYY-MM-DD TO *]`; if Auth0 refuses it (400), the
+    backlog is read as one walk instead of failing the sync."""
+    parse_q = ManagementApi._parse_q
+
+    def refusing_date_ranges(text):
+        if text and text.startswith("date:["):
+            raise invalid_query("Query validation error: 'date' on property q")
+        return parse_q(text)
+
+    monkeypatch.setattr(ManagementApi, "_parse_q", staticmethod(refusing_date_ranges))
+    tenant = SandboxTenant.generate(users=3000, seed=11, anchor=datetime.now(timezone.utc))
+    server = sandbox_factory(tenant, faults=Faults(latency_seconds=(0.05, 0.05)))
+    with caplog.at_level(logging.WARNING), connect(server, page_size=50) as client:
+        log_ids = [event["log_id"] for page in client.log_pages(None) for event in page]
+    assert log_ids == sorted(event["log_id"] for event in tenant.logs)  # one walk: in order, each once
+    refused = [r for r in server.requests if r.path == "/api/v2/logs" and r.status == 400]
+    assert refused, "the lanes should have been tried"
+    assert "reading the log backlog as one walk" in caplog.text
 
 
 def test_interleave_raises_a_walks_error_and_stops_the_others():

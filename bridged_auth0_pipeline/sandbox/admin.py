@@ -10,6 +10,8 @@ Not part of Auth0. Not rate limited, not subject to faults, not counted as Manag
     DELETE /__sandbox/users/{id}          delete (writes sdu) -> 204
     POST   /__sandbox/logs                {"type": ..., "user_id"?: ..., ...fields} -> 201 event
     POST   /__sandbox/logs/expire         {"before": log_id} -> {"expired": n}
+    POST   /__sandbox/logs/retention      {"days": n | null, "expired_from": "reject" | "oldest"}
+                                          -> {"days", "expired_from", "expired": n}
     POST   /__sandbox/tokens/expire       expire every issued access token
 """
 
@@ -23,6 +25,7 @@ from urllib.parse import unquote
 from .faults import Faults
 from .responses import Outcome
 from .responses import json_outcome as _json
+from .tenant import EXPIRED_FROM_MODES
 
 if TYPE_CHECKING:
     from .server import SandboxServer
@@ -57,6 +60,8 @@ def handle_admin(server: "SandboxServer", method: str, path: str, raw: bytes) ->
             return _json(201, tenant.add_log(type_, body.pop("user_id", None), **body))
         if parts == ["logs", "expire"] and method == "POST":
             return _json(200, {"expired": tenant.expire_logs_before(body["before"])})
+        if parts == ["logs", "retention"] and method == "POST":
+            return _json(200, _set_retention(tenant, body))
         if parts == ["tokens", "expire"] and method == "POST":
             server.expire_tokens()
             return _json(200, {"expired": True})
@@ -65,3 +70,15 @@ def handle_admin(server: "SandboxServer", method: str, path: str, raw: bytes) ->
     except (ValueError, TypeError) as exc:
         return _json(400, {"error": str(exc)})
     return _json(404, {"error": "unknown sandbox admin endpoint"})
+
+
+def _set_retention(tenant, body: dict) -> dict:
+    """The plan's log retention window and what an expired checkpoint `from` gets."""
+    days = body.get("days", tenant.retention_days)
+    mode = body.get("expired_from", tenant.expired_from)
+    if days is not None and (isinstance(days, bool) or not isinstance(days, (int, float)) or days <= 0):
+        raise ValueError(f"days must be a positive number or null, not {days!r}")
+    if mode not in EXPIRED_FROM_MODES:
+        raise ValueError(f"expired_from must be one of {', '.join(EXPIRED_FROM_MODES)}, not {mode!r}")
+    tenant.retention_days, tenant.expired_from = days, mode
+    return {"days": days, "expired_from": mode, "expired": tenant.enforce_retention()}

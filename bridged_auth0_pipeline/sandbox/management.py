@@ -1,4 +1,5 @@
-"""The Management API v2 endpoints the pipeline reads, as pure request -> (status, body) handlers.
+"""The Management API v2 endpoints, as pure request -> (status, body) handlers: the reads the
+pipeline makes here, the lifecycle writes (link, unlink, update, delete, roles) in writes.py.
 
 The HTTP layer (server.py) does transport, faults, rate limits and authentication; this module only
 knows Auth0's semantics: parameters, searches, ordering, caps and response shapes.
@@ -23,6 +24,7 @@ from .exports import ExportJobs, SECRET_IDENTITY_KEYS, strip_identity_secrets
 from .paging import SEARCH_CAP, int_param, bool_param, paged_body, read_page
 from .search import Node, QueryError, parse_query, run_query
 from .tenant import SandboxTenant
+from .writes import WRITE_ROUTES, ManagementWrites
 
 USER_SORT_FIELDS = frozenset({"created_at", "updated_at", "last_login", "email", "user_id",
                               "name", "nickname", "given_name", "family_name", "username",
@@ -139,7 +141,12 @@ class ManagementApi:
                         self.create_export),
             self._route("GET", r"/api/v2/jobs/(?P<id>[^/]+)", "other",
                         ("read:users", "create:users"), False, self.get_job),
+            self._route("GET", r"/api/v2/logs/(?P<id>[^/]+)", "logs", ("read:logs", "read:logs_users"),
+                        False, self.get_log),
         ]
+        writes = ManagementWrites(tenant, Reply, _check_user_id)
+        self.routes += [self._route(method, pattern, group, scopes, False, getattr(writes, name))
+                        for method, pattern, group, scopes, name in WRITE_ROUTES]
 
     @staticmethod
     def _route(method, pattern, group, scopes, require_all, handler) -> Route:
@@ -258,6 +265,7 @@ class ManagementApi:
 
     # -- logs ------------------------------------------------------------------------------------
     def list_logs(self, req: Request, params: dict) -> Reply:
+        self.tenant.enforce_retention()
         if "from" in req.query:
             return self._logs_checkpoint(req)
         query_text = req.query.get("q") or req.query.get("search")
@@ -286,14 +294,23 @@ class ManagementApi:
         start = req.query.get("from") or ""
         take = int_param(req.query, "take", 50, minimum=1, maximum=100)
         if self.tenant.log_from_is_expired(start):
-            raise invalid_query("The 'from' log_id is older than the log retention period of "
-                                "this tenant.")
+            if self.tenant.expired_from != "oldest":
+                raise invalid_query("The 'from' log_id is older than the log retention period of "
+                                    "this tenant.")
+            start = ""  # the other possible answer: silently from the oldest retained event
         events = self.tenant.logs_after(start, take)
         next_from = events[-1]["log_id"] if events else start
         link = (f'<{req.base_url}/api/v2/logs?from={quote(next_from, safe="")}&take={take}>; '
                 f'rel="next"')
         project = _projector(req.query)
         return Reply(200, [project(e) for e in events], {"Link": link})
+
+    def get_log(self, req: Request, params: dict) -> Reply:
+        """One event by id; 404 once it is past the retention (or never existed)."""
+        event = self.tenant.get_log(params["id"])
+        if event is None:
+            raise management_error(404, "Log not found.", "inexistent_log")
+        return Reply(200, _projector(req.query)(event))
 
     # -- roles -----------------------------------------------------------------------------------
     def list_roles(self, req: Request, params: dict) -> Reply:

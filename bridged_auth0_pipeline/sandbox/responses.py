@@ -21,6 +21,9 @@ class Outcome:
 
 
 def json_outcome(status: int, body, headers: Mapping[str, str] | None = None) -> Outcome:
+    """`body` as JSON; None (a 204, or a write Auth0 answers without content) sends no body."""
+    if body is None:
+        return Outcome(status, dict(headers or {}))
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Outcome(status, {"Content-Type": JSON_TYPE, **(headers or {})}, data)
 

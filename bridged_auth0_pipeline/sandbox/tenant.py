@@ -13,15 +13,24 @@ import random
 import string
 import threading
 from bisect import bisect_left, bisect_right, insort
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from .clock import epoch_ms, iso_from_epoch_ms, iso_ms, normalize_iso, utcnow
 from .indexes import LogIndexes, UserIndexes
 from .logevents import make_event
 
+_PATCH_INSTRUCTIONS = frozenset({"password", "connection", "client_id", "verify_email",
+                                 "verify_phone_number", "verify_password", "user_id"})
 TIMESTAMP_FIELDS = ("created_at", "updated_at", "last_login", "last_password_reset",
                     "multifactor_last_modified")
+#: What a linked identity's `profileData` carries of the account that was linked away.
+PROFILE_DATA_FIELDS = ("email", "email_verified", "name", "username", "given_name", "family_name",
+                       "nickname", "picture", "phone_number", "phone_verified")
+#: Request-body keys never written into a `sapi` event (a password, the secondary account's JWT).
+SECRET_BODY_KEYS = frozenset({"password", "link_with", "client_secret"})
+#: What a checkpoint `from` older than the retention gets: Auth0 does not document it, so both.
+EXPIRED_FROM_MODES = ("reject", "oldest")
 _ALNUM = string.ascii_letters + string.digits
 
 # name, strategy (= identity provider), strategy_type, isSocial
@@ -74,6 +83,12 @@ class SandboxTenant:
         self.logs_version = 0
         #: Set by expire_logs_before: events before it are gone.
         self.log_floor: str | None = None
+        #: The plan's log retention (Starter 1 day … Enterprise 30); None keeps every event. Events
+        #: older than it are dropped whenever logs are read.
+        self.retention_days: float | None = None
+        #: A checkpoint `from` older than the retention: "reject" answers 400, "oldest" silently
+        #: starts at the oldest retained event.
+        self.expired_from: str = "reject"
         self._log_ids: list[str] = []
         self._log_seq = 0
         self._last_log_ms = 0
@@ -198,12 +213,92 @@ class SandboxTenant:
             old = self.users.get(user_id)
             if old is None:
                 raise KeyError(user_id)
-            for members in self.role_members.values():
-                i = bisect_left(members, user_id)
-                if i < len(members) and members[i] == user_id:
-                    del members[i]
+            self._drop_memberships(user_id)
             self._store_user(user_id, old, None)
             self._append_log("sdu", user=old, date=self.now_iso())
+
+    def patch_user(self, user_id: str, body: dict) -> dict:
+        """`PATCH /api/v2/users/{id}` semantics: a top-level null removes the field; metadata
+        objects are merged one level deep (a null key removes it, `{}` clears the object).
+
+        Keys that are instructions rather than profile fields (password, connection, ...) are not
+        stored. Raises KeyError when the user does not exist.
+        """
+        changes: dict = {}
+        with self.lock:
+            old = self.users.get(user_id)
+            if old is None:
+                raise KeyError(user_id)
+            for key, value in body.items():
+                if key in _PATCH_INSTRUCTIONS:
+                    continue
+                if key in ("user_metadata", "app_metadata") and isinstance(value, dict):
+                    merged = dict(old.get(key) or {}) if value else {}
+                    for meta_key, meta_value in value.items():
+                        if meta_value is None:
+                            merged.pop(meta_key, None)
+                        else:
+                            merged[meta_key] = meta_value
+                    value = merged or None  # an emptied object is removed, as Auth0 does with `{}`
+                changes[key] = value
+            return self.update_user(user_id, **changes)
+
+    def link_identity(self, primary_id: str, secondary_id: str) -> list[dict]:
+        """Link `secondary_id` into `primary_id` as Auth0 does: the secondary user disappears
+        without an `sdu` event (and with its role memberships and metadata), its identities are
+        appended to the primary's, the first with `profileData`; the primary's updated_at moves.
+
+        Returns the primary's identities. KeyError names the missing user.
+        """
+        with self.lock:
+            primary = self.users.get(primary_id)
+            if primary is None:
+                raise KeyError(primary_id)
+            secondary = self.users.get(secondary_id)
+            if secondary is None:
+                raise KeyError(secondary_id)
+            moved = [dict(identity) for identity in secondary.get("identities") or []]
+            if moved:
+                moved[0]["profileData"] = {k: secondary[k] for k in PROFILE_DATA_FIELDS if k in secondary}
+            self._drop_memberships(secondary_id)
+            self._store_user(secondary_id, secondary, None)
+            linked = self.update_user(primary_id, identities=list(primary.get("identities") or []) + moved)
+            return linked["identities"]
+
+    def unlink_identity(self, primary_id: str, provider: str, identity_user_id: str) -> list[dict]:
+        """Unlink a secondary identity: it leaves the primary's identities (whose updated_at moves)
+        and becomes a new user of its own, built from its profileData, with no metadata (Auth0:
+        "A new secondary user account is created"), so its created_at and updated_at are now.
+
+        Returns the primary's remaining identities. KeyError: no such user; LookupError: the
+        primary has no such secondary identity.
+        """
+        with self.lock:
+            primary = self.users.get(primary_id)
+            if primary is None:
+                raise KeyError(primary_id)
+            identities = list(primary.get("identities") or [])
+            found = next((i for i, identity in enumerate(identities) if i > 0
+                          and identity.get("provider") == provider
+                          and str(identity.get("user_id")) == str(identity_user_id)), None)
+            if found is None:
+                raise LookupError(f"{provider}|{identity_user_id}")
+            identity = dict(identities.pop(found))
+            profile = identity.pop("profileData", None) or {}
+            remaining = self.update_user(primary_id, identities=identities)["identities"]
+            secondary_id = f"{identity['provider']}|{identity['user_id']}"
+            if secondary_id not in self.users:
+                now = self.now_iso()
+                user = {"user_id": secondary_id, **{k: v for k, v in profile.items() if k in PROFILE_DATA_FIELDS},
+                        "identities": [identity], "created_at": now, "updated_at": now}
+                self._store_user(secondary_id, None, user)
+            return remaining
+
+    def _drop_memberships(self, user_id: str) -> None:
+        for members in self.role_members.values():
+            i = bisect_left(members, user_id)
+            if i < len(members) and members[i] == user_id:
+                del members[i]
 
     def _store_user(self, uid: str, old: dict | None, new: dict | None) -> None:
         if new is None:
@@ -276,9 +371,20 @@ class SandboxTenant:
             self.logs_version += 1
             return cut
 
+    def enforce_retention(self) -> int:
+        """Drop the events older than `retention_days` (none when unset). Returns how many."""
+        if self.retention_days is None:
+            return 0
+        with self.lock:
+            cutoff = log_id_for(iso_ms(self.now() - timedelta(days=self.retention_days)), 0)
+            if not self._log_ids or self._log_ids[0] >= cutoff:
+                return 0
+            return self.expire_logs_before(cutoff)
+
     def log_from_is_expired(self, from_id: str) -> bool:
         """True when a checkpoint `from` lies before the oldest retained event."""
         with self.lock:
+            self.enforce_retention()
             if self.log_floor is None:
                 return False
             oldest = self._log_ids[0] if self._log_ids else self.log_floor
@@ -286,8 +392,16 @@ class SandboxTenant:
 
     def logs_after(self, from_id: str, take: int) -> list[dict]:
         with self.lock:
+            self.enforce_retention()
             start = bisect_right(self._log_ids, from_id)
             return self.logs[start:start + take]
+
+    def get_log(self, log_id: str) -> dict | None:
+        """The retained event with this id, or None (never existed, or past retention)."""
+        with self.lock:
+            self.enforce_retention()
+            i = bisect_left(self._log_ids, log_id)
+            return self.logs[i] if i < len(self._log_ids) and self._log_ids[i] == log_id else None
 
     def logs_for_user(self, user_id: str) -> list[dict]:
         with self.lock:
@@ -313,24 +427,50 @@ class SandboxTenant:
             return dict(role)
 
     def assign_role(self, role_id: str, user_ids) -> None:
+        """Add members to a role, logged like `POST /api/v2/roles/{id}/users`."""
         if isinstance(user_ids, str):
             user_ids = [user_ids]
         with self.lock:
+            self.add_role_members(role_id, user_ids)
+            self._log_management_write("Assign users to a role", "post", f"/api/v2/roles/{role_id}/users")
+
+    def add_role_members(self, role_id: str, user_ids) -> None:
+        """Grant one role to users, without a log event (the API handler writes it). KeyError: a
+        user or the role does not exist; nothing is changed then."""
+        with self.lock:
             members = self.role_members[role_id]
+            missing = [uid for uid in user_ids if uid not in self.users]
+            if missing:
+                raise KeyError(missing[0])
             for uid in user_ids:
-                if uid not in self.users:
-                    raise KeyError(uid)
                 i = bisect_left(members, uid)
                 if i == len(members) or members[i] != uid:
                     insort(members, uid)
             self.users_version += 1
-            self._log_management_write("Assign users to a role", "post", f"/api/v2/roles/{role_id}/users")
 
-    def _log_management_write(self, description: str, method: str, path: str) -> None:
-        """Like Auth0, a Management API write leaves a `sapi` event (call with the lock held)."""
-        self._append_log("sapi", user=None, date=self.now_iso(), extra={
-            "description": description,
-            "details": {"request": {"method": method, "path": path}, "response": {"statusCode": 200}}})
+    def remove_role_members(self, role_id: str, user_ids) -> None:
+        """Revoke one role from users (absent members are ignored), without a log event."""
+        with self.lock:
+            members = self.role_members[role_id]
+            for uid in user_ids:
+                i = bisect_left(members, uid)
+                if i < len(members) and members[i] == uid:
+                    del members[i]
+            self.users_version += 1
+
+    def _log_management_write(self, description: str, method: str, path: str, body=None,
+                              status: int = 200) -> dict:
+        """Like Auth0, a Management API write leaves a `sapi` event whose details carry the
+        request (method, path, body without secrets) and the response status."""
+        request: dict = {"method": method.lower(), "path": path}
+        if isinstance(body, dict):
+            request["body"] = {k: v for k, v in body.items() if k not in SECRET_BODY_KEYS}
+        elif body is not None:
+            request["body"] = body
+        with self.lock:
+            return self._append_log("sapi", user=None, date=self.now_iso(), extra={
+                "description": description,
+                "details": {"request": request, "response": {"statusCode": status}}})
 
     def roles_of(self, user_id: str) -> list[dict]:
         with self.lock:

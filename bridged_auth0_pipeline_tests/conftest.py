@@ -59,7 +59,7 @@ def pipeline_env(monkeypatch: pytest.MonkeyPatch, warehouse_path: Path) -> Calla
 def run_sync() -> Callable[..., dg.ExecuteInProcessResult]:
     """Build the definitions from the current environment and execute auth0_sync in process."""
     from bridged_auth0_pipeline.definitions import build_definitions
-    from bridged_auth0_pipeline.orchestration.settings import SyncSettings
+    from bridged_auth0_pipeline.config.settings import SyncSettings
 
     def run(instance: dg.DagsterInstance | None = None, raise_on_error: bool = True, **kwargs) -> dg.ExecuteInProcessResult:
         job = build_definitions(SyncSettings.from_env()).resolve_job_def("auth0_sync")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
 from dagster._utils.schedules import cron_string_iterator
 
-from bridged_auth0_pipeline.orchestration.settings import SettingsError
+from bridged_auth0_pipeline.config.settings import SettingsError, SyncSettings
 from bridged_auth0_pipeline_tests.conftest import SECRET
 
 DEFINITIONS_MODULE = "bridged_auth0_pipeline.definitions"
@@ -45,22 +45,30 @@ def clean_env(monkeypatch):
         ("weekly", "0 3 * * 1", ["2026-01-12T03:00:00+00:00", "2026-01-19T03:00:00+00:00"]),  # Mondays
     ],
 )
-def test_one_schedule_whose_cron_follows_the_frequency(clean_env, frequency, cron, next_ticks):
-    defs = load_definitions(clean_env, **({"BRIDGED_SYNC_FREQUENCY": frequency} if frequency else {}))
+def test_one_schedule_requests_the_environment_tenant_at_its_frequency(clean_env, tmp_path, frequency, cron, next_ticks):
+    defs = load_definitions(clean_env, AUTH0_DOMAIN="127.0.0.1:1", BRIDGED_CONNECTIONS_PATH=str(tmp_path / "none.db"),
+                            **({"BRIDGED_SYNC_FREQUENCY": frequency} if frequency else {}))
     assert [schedule.name for schedule in defs.schedules] == ["auth0_sync_schedule"], "one stable name whatever the value"
     schedule = defs.resolve_schedule_def("auth0_sync_schedule")
-    assert schedule.cron_schedule == cron
+    assert schedule.cron_schedule == "* * * * *", "it ticks every minute and picks the tenants that are due"
     assert schedule.execution_timezone == "UTC"
     assert schedule.job_name == "auth0_sync"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
-    # The ticks it would fire at, from Tuesday 2026-01-06 10:30 UTC, each requesting auth0_sync.
+    # The ticks at which `default` is due, from Tuesday 2026-01-06 10:30 UTC: exactly its cron's.
     start = datetime(2026, 1, 6, 10, 30, tzinfo=timezone.utc)
-    ticks = cron_string_iterator(start.timestamp(), schedule.cron_schedule, schedule.execution_timezone)
+    ticks = cron_string_iterator(start.timestamp(), cron, "UTC")
     assert [next(ticks).isoformat(), next(ticks).isoformat()] == next_ticks
-    with dg.build_schedule_context(scheduled_execution_time=datetime.fromisoformat(next_ticks[0])) as context:
-        (request,) = schedule.evaluate_tick(context).run_requests
-    assert request.job_name in (None, "auth0_sync")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("tenants", ["default"])
+        for tick in next_ticks:
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime.fromisoformat(tick)) as context:
+                (request,) = schedule.evaluate_tick(context).run_requests
+            assert request.job_name in (None, "auth0_sync")
+            assert request.partition_key == "default" and request.tags["bridged/tenant"] == "default"
+        a_minute_later = datetime.fromisoformat(next_ticks[0]) + timedelta(minutes=1)
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=a_minute_later) as context:
+            assert not schedule.evaluate_tick(context).run_requests
 
 
 def test_the_sensor_runs_by_default_and_watches_auth0_sync(clean_env):
@@ -99,6 +107,9 @@ def test_the_effective_settings_show_in_the_ui_and_the_secret_never_does(clean_e
     job = defs.resolve_job_def("auth0_sync")
     shown = {key: value.value for key, value in job.metadata.items()}
     assert shown == {
+        "default_tenant": "default (AUTH0_DOMAIN; a run without a partition syncs it)",
+        "connections_path": "data/connections.db",
+        "warehouse_dir": "data/tenants",
         "sync_frequency": "hourly (0 * * * * UTC)",
         "data_objects": "users,logins",
         "user_filter": "role:admin,billing",
@@ -109,13 +120,14 @@ def test_the_effective_settings_show_in_the_ui_and_the_secret_never_does(clean_e
         "rate_limit_max_reruns": "5",
         "full_sync_every_days": "7",
     }
-    sync = defs.resources["sync"]
-    assert (sync.data_objects, sync.user_filter, sync.include_metadata, sync.active_days) == (["users", "logins"], "role:admin,billing", False, 14)
-    # The secret is a reference to the variable, resolved only when a run starts (the UI shows the
-    # variable's name: see test_orchestration_cli for what the webserver really serves).
-    auth0 = defs.resources["auth0"]
-    assert isinstance(auth0.client_secret, dg.EnvVar) and auth0.client_secret.env_var_name == "AUTH0_CLIENT_SECRET"
-    assert SECRET not in repr(shown) + repr(sync)
+    # The tenant resource's config (shown in the UI) is the deployment's settings; the secret is read
+    # from the environment only by the run that calls Auth0 (see test_orchestration_cli for what the
+    # webserver really serves).
+    tenant = defs.resources["tenant"]
+    settings = SyncSettings.from_json(tenant.settings_json)
+    assert (settings.data_objects, str(settings.user_filter), settings.include_metadata, settings.active_days) == (
+        ("users", "logins"), "role:admin,billing", False, 14)
+    assert SECRET not in repr(shown) + repr(tenant) + tenant.settings_json
 
 
 

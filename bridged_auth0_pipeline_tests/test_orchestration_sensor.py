@@ -18,9 +18,9 @@ from dagster._utils.error import SerializableErrorInfo, serializable_error_info_
 
 from bridged_auth0_pipeline.auth0.errors import Auth0RateLimitError
 from bridged_auth0_pipeline.definitions import build_definitions
-from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, WAREHOUSE_WRITER_TAG
+from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, tenant_tags
 from bridged_auth0_pipeline.orchestration.sensors import ATTEMPT_TAG, RATE_LIMIT_RERUN_SENSOR, reset_in_error
-from bridged_auth0_pipeline.orchestration.settings import SyncSettings
+from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxTenant
 from bridged_auth0_pipeline_tests.conftest import query
 from bridged_auth0_pipeline_tests.warehouse_assertions import assert_warehouse_equals_tenant
@@ -63,7 +63,11 @@ def evaluate(instance: dg.DagsterInstance):
     sensor = defs.resolve_sensor_def(RATE_LIMIT_RERUN_SENSOR)
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     with dg.build_sensor_context(instance=instance, sensor_name=RATE_LIMIT_RERUN_SENSOR, definitions=defs) as context:
-        return sensor(context)
+        result = sensor(context)
+    if isinstance(result, dg.SensorResult):  # the re-runs that are due, one per tenant: here only `default`
+        assert len(result.run_requests) == 1, result.run_requests
+        return result.run_requests[0]
+    return result
 
 
 def reset_from(result: dg.ExecuteInProcessResult) -> datetime:
@@ -130,7 +134,8 @@ def test_a_429_failure_is_rerun_after_the_reset_with_only_the_unfinished_assets(
     assert request.tags[PARENT] == failed.run_id
     assert request.tags[ROOT] == failed.run_id
     assert request.tags[ATTEMPT_TAG] == "1"
-    assert request.tags.items() >= WAREHOUSE_WRITER_TAG.items(), "the re-run queues like any auth0_sync run"
+    assert request.tags.items() >= tenant_tags("default").items(), "the re-run queues like any run of its tenant"
+    assert request.partition_key == "default"
     assert datetime.fromisoformat(request.tags["bridged/rate_limit_reset_at"]) == reset_at
 
     # The re-run, as the daemon would launch it, completes the warehouse; then the sensor is quiet.
@@ -183,7 +188,7 @@ def test_other_failures_are_left_alone(sandbox_factory, pipeline_env, run_sync, 
 
     skip = evaluate(instance)
     assert isinstance(skip, dg.SkipReason)
-    assert f"Run {failed.run_id} failed for another reason than Auth0RateLimitError" in skip.skip_message
+    assert f"default: run {failed.run_id} failed for another reason than Auth0RateLimitError" in skip.skip_message
 
 
 def test_never_starts_while_an_auth0_sync_run_is_in_progress(sandbox_factory, pipeline_env, run_sync, instance):
@@ -197,7 +202,7 @@ def test_never_starts_while_an_auth0_sync_run_is_in_progress(sandbox_factory, pi
     for status in [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                    DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]:
         other = instance.add_run(
-            dg.DagsterRun(job_name=AUTH0_SYNC, run_id=str(uuid.uuid4()), status=status, tags=WAREHOUSE_WRITER_TAG,
+            dg.DagsterRun(job_name=AUTH0_SYNC, run_id=str(uuid.uuid4()), status=status, tags=tenant_tags("default"),
                           remote_job_origin=ORIGIN)
         )
         skip = evaluate(instance)

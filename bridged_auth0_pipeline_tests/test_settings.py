@@ -2,7 +2,7 @@
 
 import pytest
 
-from bridged_auth0_pipeline.orchestration.settings import SettingsError, SyncSettings, UserFilter
+from bridged_auth0_pipeline.config.settings import SettingsError, SyncSettings, UserFilter
 
 
 @pytest.mark.parametrize(

@@ -11,20 +11,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from bridged_auth0_pipeline.extraction import login_events, roles, users
 from bridged_auth0_pipeline.extraction.common import GROUP, KINDS, OWNERS
-from bridged_auth0_pipeline.orchestration.resources import Auth0Resource, SyncSettingsResource, open_warehouse
+from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
+from bridged_auth0_pipeline.warehouse.database import open_warehouse
 
 STAGED_USERS = dg.AssetKey(["auth0_staging", "users"])
 STAGED_LOGIN_EVENTS = dg.AssetKey(["auth0_staging", "login_events"])
 STAGED_ROLES = dg.AssetKey(["auth0_staging", "roles"])
 
 
-def users_spool(warehouse: DuckDBResource) -> Path:
+def users_spool(warehouse_path: str) -> Path:
     """Where the users extraction's NDJSON waits for DuckDB's reader: beside the warehouse file."""
-    return Path(f"{warehouse.database}.users-staging.ndjson")
+    return Path(f"{warehouse_path}.users-staging.ndjson")
 
 
 def _spec(key: dg.AssetKey, description: str, deps=()) -> dg.AssetSpec:
@@ -40,13 +40,13 @@ def _spec(key: dg.AssetKey, description: str, deps=()) -> dg.AssetSpec:
         _spec(STAGED_ROLES, roles.DESCRIPTION, deps=[STAGED_LOGIN_EVENTS]),
     ],
     can_subset=True,
+    partitions_def=tenant_partitions,
 )
-def staged_extraction(
-    context: dg.AssetExecutionContext, auth0: Auth0Resource, warehouse: DuckDBResource, sync: SyncSettingsResource
-):
+def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource):
     selected = context.selected_asset_keys
-    client = auth0.get_client()
-    with open_warehouse(warehouse) as con, ThreadPoolExecutor(max_workers=3, thread_name_prefix="extract") as pool:
+    sync = tenant.settings
+    client = tenant.get_client()
+    with open_warehouse(tenant.warehouse) as con, ThreadPoolExecutor(max_workers=3, thread_name_prefix="extract") as pool:
         futures: dict[dg.AssetKey, Future] = {}
 
         def run(key: dg.AssetKey, extract, *args) -> None:
@@ -59,7 +59,7 @@ def staged_extraction(
         if STAGED_LOGIN_EVENTS in selected:
             run(STAGED_LOGIN_EVENTS, login_events.extract_login_events)
         if STAGED_USERS in selected:
-            run(STAGED_USERS, users.extract_users, sync, users_spool(warehouse))
+            run(STAGED_USERS, users.extract_users, sync, users_spool(tenant.tenant.warehouse_path))
         if STAGED_ROLES in selected:
             logs = futures.get(STAGED_LOGIN_EVENTS)
             run(STAGED_ROLES, roles.extract_roles, sync, (lambda: logs.result()) if logs else (lambda: None))

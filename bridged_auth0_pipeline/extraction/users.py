@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bridged_auth0_pipeline.auth0.records import user_fields
 from bridged_auth0_pipeline.extraction.common import request_metadata
-from bridged_auth0_pipeline.orchestration.resources import SyncSettingsResource
+from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_user_lines
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
 
@@ -17,7 +17,7 @@ from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
 SEARCH_INDEX_LAG = timedelta(seconds=10)
 
 
-def plan_users_extraction(state: StreamState, sync: SyncSettingsResource, now: datetime) -> tuple[str, str | None, str]:
+def plan_users_extraction(state: StreamState, sync: SyncSettings, now: datetime) -> tuple[str, str | None, str]:
     """(mode, since, why): full when there is no cursor, metadata got switched, or a snapshot is due."""
     if state.cursor is None:
         return "full", None, "first sync"
@@ -41,7 +41,7 @@ def _as_lines(records: Iterable[dict]) -> Iterator[bytes]:
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def extract_users(log, client, con, sync: SyncSettingsResource, spool: Path) -> dict:
+def extract_users(log, client, con, sync: SyncSettings, spool: Path) -> dict:
     """Stage the users; returns the asset's metadata. `con` is this thread's own connection;
     `spool` is where the NDJSON lines wait for DuckDB's reader."""
     before = client.stats.management_requests_of_this_stream()

@@ -1,35 +1,47 @@
-"""The auth0_sync job: the assets BRIDGED_DATA_OBJECTS asks for, plus the views over them."""
+"""The auth0_sync job: one tenant (partition) per run; the assets its data objects ask for, plus the views."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from bridged_auth0_pipeline.orchestration.settings import SyncSettings
+from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT
+from bridged_auth0_pipeline.config.resources import PARTITION_TAG, TENANT_TAG
+from bridged_auth0_pipeline.config.settings import SyncSettings
+from bridged_auth0_pipeline.extraction.assets import STAGED_LOGIN_EVENTS, STAGED_ROLES, STAGED_USERS
 from bridged_auth0_pipeline.views.assets import GROUP as VIEWS_GROUP
 from bridged_auth0_pipeline.views.assets import playbook_views
+from bridged_auth0_pipeline.warehouse.assets import LOGIN_EVENTS, ROLES, USER_IDENTITIES, USER_METADATA, USER_ROLES, USERS
 
 AUTH0_SYNC = "auth0_sync"
-# Runs with this tag queue behind each other (dagster.yaml tag_concurrency_limits): DuckDB
-# accepts one writing process per file.
-WAREHOUSE_WRITER_TAG = {"bridged/warehouse-writer": "duckdb"}
 
 DATA_OBJECT_ASSETS = {
-    "users": [
-        ["auth0_staging", "users"], ["auth0_staging", "roles"],
-        ["auth0", "users"], ["auth0", "user_identities"], ["auth0", "roles"], ["auth0", "user_roles"],
-    ],
-    "user_metadata": [["auth0", "user_metadata"]],
-    "logins": [["auth0_staging", "login_events"], ["auth0", "login_events"]],
+    "users": [STAGED_USERS, STAGED_ROLES, USERS, USER_IDENTITIES, ROLES, USER_ROLES],
+    "user_metadata": [USER_METADATA],
+    "logins": [STAGED_LOGIN_EVENTS, LOGIN_EVENTS],
 }
 
 
+def tenant_tags(key: str) -> dict[str, str]:
+    """Tags of a run of `key`: its partition, and the tenant tag the run queue limits on."""
+    return {PARTITION_TAG: key, TENANT_TAG: key}
+
+
 def sync_selection(settings: SyncSettings) -> dg.AssetSelection:
-    keys = [dg.AssetKey(path) for name in settings.data_objects for path in DATA_OBJECT_ASSETS[name]]
+    keys = [key for name in settings.data_objects for key in DATA_OBJECT_ASSETS[name]]
     return dg.AssetSelection.assets(*keys) | dg.AssetSelection.groups(VIEWS_GROUP)
+
+
+def sync_asset_keys(settings: SyncSettings) -> set[dg.AssetKey]:
+    """The keys sync_selection resolves to, without needing the asset graph (schedule and sensors use it)."""
+    tables = {key for name in settings.data_objects for key in DATA_OBJECT_ASSETS[name]}
+    return tables | set(playbook_views.keys)
 
 
 def effective_settings(settings: SyncSettings) -> dict[str, str]:
     return {
+        "default_tenant": f"{DEFAULT_TENANT} (AUTH0_DOMAIN; a run without a partition syncs it)",
+        "connections_path": settings.connections_path,
+        "warehouse_dir": settings.warehouse_dir,
         "sync_frequency": f"{settings.sync_frequency} ({settings.cron_schedule} UTC)",
         "data_objects": ",".join(settings.data_objects),
         "user_filter": str(settings.user_filter),
@@ -42,18 +54,14 @@ def effective_settings(settings: SyncSettings) -> dict[str, str]:
     }
 
 
-def sync_asset_keys(settings: SyncSettings) -> set[dg.AssetKey]:
-    """The keys sync_selection resolves to, without needing the asset graph (the sensor uses it)."""
-    tables = {dg.AssetKey(path) for name in settings.data_objects for path in DATA_OBJECT_ASSETS[name]}
-    return tables | set(playbook_views.keys)
-
-
 def build_sync_job(settings: SyncSettings) -> dg.UnresolvedAssetJobDefinition:
+    """The selection is the deployment's BRIDGED_DATA_OBJECTS (all three by default): a tenant's run
+    selects its own data objects within it. Given no partition, a run syncs the tenant `default`."""
     return dg.define_asset_job(
         AUTH0_SYNC,
         selection=sync_selection(settings),
-        description="Sync the Auth0 tenant into the DuckDB warehouse: extraction → tables → playbook views.",
-        tags=WAREHOUSE_WRITER_TAG,
+        description="Sync one Auth0 tenant (the run's partition) into its DuckDB warehouse: extraction → tables → views.",
+        tags=tenant_tags(DEFAULT_TENANT),
         # The effective BRIDGED_* settings, shown on the job's page in the UI (none of them is secret).
         metadata=effective_settings(settings),
     )

@@ -1,11 +1,15 @@
 """POST /oauth/token (client credentials) and bearer-token checks for the Management API.
 
-Tokens are random opaque strings, not JWTs: a client must treat access tokens as opaque anyway.
+Access tokens are JWTs, as Auth0's Management API tokens are (iss, sub, aud, iat, exp, scope, gty;
+signed HS256 with a key of this server, where Auth0 signs RS256): a pasted Management API token's
+expiry is read from its `exp` claim. The server still checks a token by looking it up.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -39,6 +43,7 @@ class TokenIssuer:
     clock: callable = time.time
     _tokens: dict[str, IssuedToken] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     # -- token endpoint ------------------------------------------------------------------------
     @staticmethod
@@ -91,12 +96,23 @@ class TokenIssuer:
                 raise auth_error(403, "access_denied",
                                  f"Client has not been granted scopes: {' '.join(missing)}")
             granted = [s for s in granted if s in requested]
-        token = secrets.token_urlsafe(32)
+        issued_at = self.clock()
+        token = self._jwt({"iss": f"{self.audience.removesuffix('api/v2/')}", "sub": f"{self.client_id}@clients",
+                           "aud": audience, "iat": int(issued_at), "exp": int(issued_at + self.ttl_seconds),
+                           "scope": " ".join(granted), "gty": "client-credentials",
+                           "jti": secrets.token_urlsafe(16)})
         with self._lock:
-            self._tokens[token] = IssuedToken(frozenset(granted),
-                                              self.clock() + self.ttl_seconds)
+            self._tokens[token] = IssuedToken(frozenset(granted), issued_at + self.ttl_seconds)
         return {"access_token": token, "scope": " ".join(granted),
                 "expires_in": self.ttl_seconds, "token_type": "Bearer"}
+
+    def _jwt(self, claims: dict) -> str:
+        def part(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        signing_input = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(json.dumps(claims).encode())
+        signature = hmac.new(self._signing_key, signing_input.encode(), hashlib.sha256).digest()
+        return signing_input + "." + part(signature)
 
     def issued_tokens(self) -> list[str]:
         with self._lock:

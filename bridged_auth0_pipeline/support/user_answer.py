@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from datetime import datetime, timezone
 
@@ -27,7 +26,6 @@ from bridged_auth0_pipeline.auth0 import (
     Auth0NotFoundError,
 )
 from bridged_auth0_pipeline.auth0.error_mapping import USER_ID_FORMAT
-from bridged_auth0_pipeline.orchestration.settings import SyncSettings
 
 FIELDS = ["user_id", "email", "email_verified", "phone_number", "name", "identities", "multifactor",
           "last_login", "logins_count", "blocked"]
@@ -253,7 +251,8 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def answer_user(identifier: str, settings: SyncSettings, *, as_json: bool = False) -> int:
+def answer_user(identifier: str, client: Auth0Client, *, as_json: bool = False) -> int:
+    """Answer for `identifier` with `client` (the caller's tenant); closes the client."""
     identifier = identifier.strip()
     # enterprise user ids often contain an email (samlp|acme|jane@acme.io): a '|' makes it an id
     by_email = "|" not in identifier and "@" in identifier
@@ -261,11 +260,7 @@ def answer_user(identifier: str, settings: SyncSettings, *, as_json: bool = Fals
         return _fail(
             f"Wrong user ID format: {identifier!r} is neither an email address nor an Auth0 user id. "
             f"Use correct format: {USER_ID_FORMAT}.", 2)
-    with Auth0Client.connect(
-        os.environ.get("AUTH0_DOMAIN"), os.environ.get("AUTH0_CLIENT_ID"), os.environ.get("AUTH0_CLIENT_SECRET"),
-        audience=settings.audience, page_size=settings.page_size,
-        max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds,
-    ) as client:
+    with client:
         try:
             if by_email:
                 users = find_by_email(client, identifier)

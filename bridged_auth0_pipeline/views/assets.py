@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from bridged_auth0_pipeline.orchestration.resources import open_warehouse
+from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
+from bridged_auth0_pipeline.warehouse.database import open_warehouse
 from bridged_auth0_pipeline.warehouse.loads import run_load
 from bridged_auth0_pipeline.warehouse.sql_files import read_sql, sql_files
 
@@ -47,10 +47,11 @@ def _view_spec(sql_file: str) -> dg.AssetSpec:
 VIEW_FILES = {_view_key(sql_file): sql_file for sql_file in sql_files("views")}
 
 
-@dg.multi_asset(specs=[_view_spec(sql_file) for sql_file in VIEW_FILES.values()], can_subset=True)
-def playbook_views(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+@dg.multi_asset(specs=[_view_spec(sql_file) for sql_file in VIEW_FILES.values()], can_subset=True,
+                partitions_def=tenant_partitions)
+def playbook_views(context: dg.AssetExecutionContext, tenant: TenantResource):
     """Every view, in file order (later views read earlier ones), in one step on one connection."""
-    with open_warehouse(warehouse) as con:
+    with open_warehouse(tenant.warehouse) as con:
         for key, sql_file in VIEW_FILES.items():
             if key not in context.selected_asset_keys:
                 continue

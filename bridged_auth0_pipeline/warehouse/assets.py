@@ -3,10 +3,10 @@
 from datetime import datetime, timezone
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from bridged_auth0_pipeline.extraction.assets import STAGED_LOGIN_EVENTS, STAGED_ROLES, STAGED_USERS
-from bridged_auth0_pipeline.orchestration.resources import SyncSettingsResource, open_warehouse
+from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
+from bridged_auth0_pipeline.warehouse.database import open_warehouse
 from bridged_auth0_pipeline.warehouse.loads import run_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
 from bridged_auth0_pipeline.warehouse.staging import read_extraction
@@ -29,7 +29,8 @@ def _spec(key: dg.AssetKey, description: str, deps: list) -> dg.AssetSpec:
 
 
 def _table_asset(key: dg.AssetKey, description: str, deps: list):
-    return dg.asset(key=key, description=description, deps=deps, group_name=GROUP, kinds=KINDS, owners=OWNERS)
+    return dg.asset(key=key, description=description, deps=deps, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                    partitions_def=tenant_partitions)
 
 
 def _staged(con, stream: str):
@@ -65,12 +66,14 @@ def _require_roles_exist(con, roles: tuple[str, ...]) -> None:
             [STAGED_USERS, LOGIN_EVENTS, USER_ROLES],
         ),
         _spec(USER_IDENTITIES, "One row per entry of each user's identities array (IdP tokens never stored).", [STAGED_USERS]),
-    ]
+    ],
+    partitions_def=tenant_partitions,
 )
-def users_tables(context: dg.AssetExecutionContext, warehouse: DuckDBResource, sync: SyncSettingsResource):
-    user_filter = sync.parsed_user_filter
+def users_tables(context: dg.AssetExecutionContext, tenant: TenantResource):
+    sync = tenant.settings
+    user_filter = sync.user_filter
     synced_at = datetime.now(timezone.utc)
-    with open_warehouse(warehouse) as con:
+    with open_warehouse(tenant.warehouse) as con:
         extraction = _staged(con, "users")
         if user_filter.kind == "role":
             _require_roles_exist(con, user_filter.roles)
@@ -117,8 +120,8 @@ def users_tables(context: dg.AssetExecutionContext, warehouse: DuckDBResource, s
     "Empty when BRIDGED_INCLUDE_METADATA=no.",
     deps=[USERS],
 )
-def user_metadata_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    with open_warehouse(warehouse) as con:
+def user_metadata_table(tenant: TenantResource) -> dg.MaterializeResult:
+    with open_warehouse(tenant.warehouse) as con:
         run_load(con, "loads/user_metadata.sql", synced_at=datetime.now(timezone.utc))
         return dg.MaterializeResult(metadata=table_metadata(con, "auth0.user_metadata", "user_id, source, key"))
 
@@ -129,8 +132,8 @@ def user_metadata_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
     "the log_id cursor is committed with the rows.",
     deps=[STAGED_LOGIN_EVENTS],
 )
-def login_events_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    with open_warehouse(warehouse) as con:
+def login_events_table(tenant: TenantResource) -> dg.MaterializeResult:
+    with open_warehouse(tenant.warehouse) as con:
         extraction = _staged(con, "login_events")
         previous = read_state(con, "login_events")
         cursor = max(filter(None, [previous.cursor, extraction.high_water]), default=None)
@@ -153,10 +156,11 @@ def login_events_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
     specs=[
         _spec(ROLES, "One row per Auth0 role.", [STAGED_ROLES]),
         _spec(USER_ROLES, "One row per (user, role) membership, with the role's name.", [STAGED_ROLES]),
-    ]
+    ],
+    partitions_def=tenant_partitions,
 )
-def roles_tables(warehouse: DuckDBResource):
-    with open_warehouse(warehouse) as con:
+def roles_tables(tenant: TenantResource):
+    with open_warehouse(tenant.warehouse) as con:
         extraction = _staged(con, "roles")
         state = StreamState(cursor=extraction.high_water, details={"refreshed_at": extraction.details.get("refreshed_at")})
         run_load(

@@ -1,0 +1,1 @@
+"""The `bridged-auth0` subcommands, one module per concern (cli.py only parses and dispatches)."""

@@ -1,0 +1,1 @@
+"""Configuration below the assets: deployment settings, the tenant connection registry, resources."""

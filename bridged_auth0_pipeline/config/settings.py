@@ -1,0 +1,180 @@
+"""Every BRIDGED_* setting, read and validated once, when the definitions load.
+
+None of these is secret, so reading them at load time is right: a bad value fails the code
+location at once with the variable, the value and what is allowed. Secrets (AUTH0_CLIENT_SECRET,
+BRIDGED_SECRET_KEY) are never read here; only the process that calls Auth0 reads them, at run time.
+
+A tenant's own sync settings (the guide's frequency, data objects, user filter, active days and
+include metadata) are the same five values: the environment's tenant `default` takes them from
+BRIDGED_*, a connected tenant from the registry, both through `with_choices` and its validators.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+
+FREQUENCY_CRONS = {"daily": "0 3 * * *", "hourly": "0 * * * *", "weekly": "0 3 * * 1"}
+DATA_OBJECTS = ("users", "user_metadata", "logins")
+INCLUDE_METADATA = {"yes": True, "no": False}
+# A tenant's choices: the name each has in a stored connection, and the variable that sets it for
+# the environment's tenant (error messages name the variable, or the CLI flag that set it).
+TENANT_CHOICES = {
+    "frequency": "BRIDGED_SYNC_FREQUENCY",
+    "data_objects": "BRIDGED_DATA_OBJECTS",
+    "user_filter": "BRIDGED_USER_FILTER",
+    "active_days": "BRIDGED_ACTIVE_DAYS",
+    "include_metadata": "BRIDGED_INCLUDE_METADATA",
+}
+
+
+class SettingsError(ValueError):
+    """A setting has a value the pipeline cannot use; the message says which and what is allowed."""
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    kind: str  # 'all' | 'active' | 'role'
+    roles: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"role:{','.join(self.roles)}" if self.kind == "role" else self.kind
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    sync_frequency: str = "daily"
+    data_objects: tuple[str, ...] = DATA_OBJECTS
+    user_filter: UserFilter = UserFilter("all")
+    include_metadata: bool = True
+    active_days: int = 30
+    duckdb_path: str = "data/warehouse.duckdb"
+    page_size: int = 50
+    rate_limit_max_wait_seconds: float = 300.0
+    max_reruns: int = 3
+    full_sync_every_days: int = 7
+    audience: str | None = None
+    connections_path: str = "data/connections.db"
+    warehouse_dir: str = "data/tenants"
+
+    @property
+    def cron_schedule(self) -> str:
+        return FREQUENCY_CRONS[self.sync_frequency]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "SyncSettings":
+        env = os.environ if env is None else env
+        get = _getter(env)
+        deployment = cls(
+            duckdb_path=get("BRIDGED_DUCKDB_PATH") or "data/warehouse.duckdb",
+            page_size=_number(get, "BRIDGED_PAGE_SIZE", int, 50, 1, 100),
+            rate_limit_max_wait_seconds=_number(get, "BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS", float, 300.0, 0, 86400),
+            max_reruns=_number(get, "BRIDGED_RATE_LIMIT_MAX_RERUNS", int, 3, 0, 100),
+            full_sync_every_days=_number(get, "BRIDGED_FULL_SYNC_EVERY_DAYS", int, 7, 1, 365),
+            audience=get("AUTH0_AUDIENCE"),
+            connections_path=get("BRIDGED_CONNECTIONS_PATH") or "data/connections.db",
+            warehouse_dir=get("BRIDGED_WAREHOUSE_DIR") or "data/tenants",
+        )
+        return deployment.with_choices({name: env.get(variable) for name, variable in TENANT_CHOICES.items()})
+
+    def with_choices(self, choices: Mapping[str, str | None], label: Callable[[str], str] = lambda v: v) -> "SyncSettings":
+        """These settings with a tenant's choices (unset ones take their defaults), validated as
+        the BRIDGED_* variables are; `label(variable)` names the setting in errors (a CLI flag)."""
+        values = {TENANT_CHOICES[name]: value for name, value in choices.items() if name in TENANT_CHOICES}
+        get = _getter(values, label)
+        return replace(
+            self,
+            sync_frequency=_choice(get, "BRIDGED_SYNC_FREQUENCY", tuple(FREQUENCY_CRONS)),
+            data_objects=_data_objects(get, "BRIDGED_DATA_OBJECTS"),
+            user_filter=_user_filter(get, "BRIDGED_USER_FILTER"),
+            include_metadata=INCLUDE_METADATA[_choice(get, "BRIDGED_INCLUDE_METADATA", tuple(INCLUDE_METADATA))],
+            active_days=_number(get, "BRIDGED_ACTIVE_DAYS", int, 30, 1, 3650),
+        )
+
+    def choices(self) -> dict[str, str]:
+        """The tenant's choices in the text form `with_choices` reads (what the registry stores)."""
+        return {
+            "frequency": self.sync_frequency,
+            "data_objects": ",".join(self.data_objects),
+            "user_filter": str(self.user_filter),
+            "active_days": str(self.active_days),
+            "include_metadata": "yes" if self.include_metadata else "no",
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SyncSettings":
+        values = json.loads(text)
+        values["data_objects"] = tuple(values["data_objects"])
+        values["user_filter"] = UserFilter(values["user_filter"]["kind"], tuple(values["user_filter"]["roles"]))
+        return cls(**values)
+
+
+def _getter(values: Mapping[str, str | None], label: Callable[[str], str] = lambda v: v):
+    def get(name: str) -> str | None:
+        value = values.get(name)
+        return value.strip() if value is not None and value.strip() else None
+
+    get.label = label
+    return get
+
+
+def _invalid(get, name: str, value: str, allowed: str) -> SettingsError:
+    shown = get.label(name) if hasattr(get, "label") else name
+    return SettingsError(f"{shown}={value!r} is not valid. Allowed values: {allowed}")
+
+
+def _choice(get, name: str, allowed: tuple[str, ...]) -> str:
+    value = get(name)
+    if value is None:
+        return allowed[0]
+    if value.lower() not in allowed:
+        raise _invalid(get, name, value, f"{', '.join(allowed)} (default {allowed[0]}).")
+    return value.lower()
+
+
+def _number(get, name: str, kind, default, low, high):
+    value = get(name)
+    if value is None:
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise _invalid(get, name, value, f"a {'whole ' if kind is int else ''}number from {low} to {high} (default {default}).")
+    return number
+
+
+def _data_objects(get, name: str) -> tuple[str, ...]:
+    value = get(name)
+    if value is None:
+        return DATA_OBJECTS
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    unknown = [n for n in names if n not in DATA_OBJECTS]
+    if not names or unknown:
+        raise _invalid(get, name, value, f"a non-empty comma-separated subset of {', '.join(DATA_OBJECTS)} (default all three).")
+    if "user_metadata" in names and "users" not in names:
+        raise SettingsError(
+            f"{get.label(name)}={value!r} is not valid: user_metadata needs users (metadata is read from the user "
+            "profiles). Allowed values: a subset of users, user_metadata, logins that includes users whenever it "
+            "includes user_metadata."
+        )
+    return tuple(n for n in DATA_OBJECTS if n in names)
+
+
+def _user_filter(get, name: str) -> UserFilter:
+    value = get(name)
+    if value is None or value.lower() == "all":
+        return UserFilter("all")
+    if value.lower() == "active":
+        return UserFilter("active")
+    if value.lower().startswith("role:"):
+        roles = tuple(dict.fromkeys(part.strip() for part in value[5:].split(",") if part.strip()))
+        if roles:
+            return UserFilter("role", roles)
+    raise _invalid(get, name, value, "all, active, role:<name>[,<name>…] (e.g. role:admin,billing; default all).")

@@ -26,6 +26,7 @@ from bridged_auth0_pipeline.auth0 import error_mapping
 from bridged_auth0_pipeline.auth0.in_flight import interleave
 from bridged_auth0_pipeline.auth0.rate_limit import RateLimitPacer
 from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
+from bridged_auth0_pipeline.auth0.roles import iter_members_of_roles
 from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxTenant
 from bridged_auth0_pipeline.sandbox.errors import invalid_query
 from bridged_auth0_pipeline.sandbox.management import ManagementApi
@@ -104,7 +105,8 @@ def test_logs_checkpoint_paging_and_role_members(sandbox_factory, tenant_3000):
 def test_a_log_backlog_is_read_in_parallel_lanes_each_event_once(sandbox_factory):
     """Under network latency one checkpoint walk is ~1/latency requests a second: a backlog is split
     into lanes at the first event of later days, found by log search, and walked at once."""
-    tenant = SandboxTenant.generate(users=3000, seed=11, anchor=datetime.now(timezone.utc))
+    # 100 events a page whatever the page size: ~15,000 events make a backlog of three lanes.
+    tenant = SandboxTenant.generate(users=3000, seed=11, logs_per_user=5, anchor=datetime.now(timezone.utc))
     latency = 0.1
     server = sandbox_factory(tenant, faults=Faults(latency_seconds=(latency, latency)))
     with connect(server, page_size=50) as client:
@@ -120,7 +122,7 @@ def test_a_log_backlog_is_read_in_parallel_lanes_each_event_once(sandbox_factory
         first_of_day = min(e["log_id"] for e in tenant.logs if e["date"] >= day)
         assert any(r.query.get("from") == first_of_day for r in requests)
     # Each lane costs at most its search and one partly used page.
-    assert len(requests) <= len(tenant.logs) // 50 + 1 + 2 * len(day_searches)
+    assert len(requests) <= len(tenant.logs) // 100 + 1 + 2 * len(day_searches)
     # One walk cannot finish two requests closer together than the latency; lanes do.
     finished = sorted(r.at for r in requests)
     assert min(b - a for a, b in zip(finished, finished[1:])) < latency / 2
@@ -137,7 +139,7 @@ def test_a_tenant_whose_log_search_refuses_the_day_query_still_gets_every_event(
         return parse_q(text)
 
     monkeypatch.setattr(ManagementApi, "_parse_q", staticmethod(refusing_date_ranges))
-    tenant = SandboxTenant.generate(users=3000, seed=11, anchor=datetime.now(timezone.utc))
+    tenant = SandboxTenant.generate(users=3000, seed=11, logs_per_user=5, anchor=datetime.now(timezone.utc))
     server = sandbox_factory(tenant, faults=Faults(latency_seconds=(0.05, 0.05)))
     with caplog.at_level(logging.WARNING), connect(server, page_size=50) as client:
         log_ids = [event["log_id"] for page in client.log_pages(None) for event in page]
@@ -194,8 +196,8 @@ def test_parallel_walks_under_jittery_latency_cause_no_429(sandbox_factory):
     server = sandbox_factory(tenant, rate_limit=RateLimit(burst=5, per_second=40),
                              faults=Faults(latency_seconds=(0.0, 0.06)))
     members: dict[str, list[str]] = {}
-    with connect(server, page_size=10) as client:
-        for role_id, page in client.members_of_roles(list(tenant.role_members)):
+    with connect(server) as client:  # 10 members a page (the client takes 100): over 100 requests
+        for role_id, page in iter_members_of_roles(client.session, list(tenant.role_members), take=10):
             members.setdefault(role_id, []).extend(m["user_id"] for m in page)
     assert {r: sorted(u) for r, u in members.items()} == {r: sorted(u) for r, u in tenant.role_members.items()}
     statuses = [record.status for record in server.requests if record.api == "management"]

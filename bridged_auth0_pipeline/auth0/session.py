@@ -221,9 +221,9 @@ class Auth0Session:
                 response = self._http.send(build())
             except httpx.TransportError as exc:  # timeouts, refused/dropped connections, truncated bodies
                 response, failure = None, f"{type(exc).__name__}"
-                self.pacer.abandon(key)
+                self.pacer.abandon(ticket)
             except BaseException:
-                self.pacer.abandon(key)  # e.g. the token could not be had: nothing is in flight
+                self.pacer.abandon(ticket)  # e.g. the token could not be had: nothing is in flight
                 raise
             if response is not None:
                 self._count(kind, key, response.elapsed.total_seconds())
@@ -232,7 +232,7 @@ class Auth0Session:
                     rate_limited += 1
                     self.stats.retries_429 += 1
                     log.info("Auth0 answered 429 on %s; waiting for the rate-limit reset", path)
-                    self.pacer.wait_after_429(key, response, rate_limited, path)
+                    self.pacer.wait_after_429(ticket, response, rate_limited, path)
                     continue
                 if response.status_code in RETRYABLE_STATUS:
                     failure = f"HTTP {response.status_code}"

@@ -48,7 +48,7 @@ class SandboxServer:
     def __init__(self, tenant: SandboxTenant, client_id: str = "sandbox-client",
                  client_secret: str = "sandbox-secret", scopes: tuple[str, ...] = DEFAULT_SCOPES,
                  faults: Faults | None = None,
-                 rate_limit: RateLimit | Mapping[str, RateLimit] | None = None,
+                 rate_limit: RateLimit | Mapping[str, RateLimit] | str | None = None,
                  token_ttl_seconds: int = 86400, host: str = "127.0.0.1", port: int = 0, *,
                  export_seconds: float = 0.3, activity_logs: bool = False,
                  default_audience: str | None = None, grant_enabled: bool = True):
@@ -115,7 +115,8 @@ class SandboxServer:
         return self._rate_limit
 
     @rate_limit.setter
-    def rate_limit(self, value: RateLimit | Mapping[str, RateLimit] | None) -> None:
+    def rate_limit(self, value: RateLimit | Mapping[str, RateLimit] | str | None) -> None:
+        """Per group, {"global": ...} for one tenant-wide bucket, or a plan name (ratelimit.PLANS)."""
         self._rate_limit = value
         self._limiter = RateLimiter(value)
 
@@ -301,9 +302,9 @@ class SandboxServer:
             now = time.time()
             if now - self._last_api_limit_log.get(group, 0.0) >= 1.0:
                 self._last_api_limit_log[group] = now
-                limit = self._limiter.buckets[group].limit
+                bucket = self._limiter.buckets[group]
                 self.tenant.add_log("api_limit", description="Global limit has been reached",
-                                    details={"limit": {"size": limit.burst, "bucket": group,
+                                    details={"limit": {"size": bucket.limit.burst, "bucket": bucket.name,
                                                        "global": True},
                                              "request": {"method": method.lower(),
                                                          "path": path}})
@@ -312,7 +313,7 @@ class SandboxServer:
     def _management(self, method: str, path: str, query: dict[str, str],
                     headers: Mapping[str, str], body: bytes) -> Outcome:
         found = self._api.match(method, path)
-        group = found[0].group if found else "other"
+        group = found[0].group if found else _unrouted_group(path)
         bucket = self._limiter.buckets[group]
         early = self._pre_faults(bucket, auth_api=False)
         if early is not None:
@@ -391,6 +392,11 @@ class SandboxServer:
     # -- admin API (for a sandbox started from the command line) --------------------------------
     def _admin(self, method: str, path: str, body: bytes) -> Outcome:
         return handle_admin(self, method, path, body)
+
+
+def _unrouted_group(path: str) -> str:
+    """Organizations have their own Essentials bucket even before the sandbox serves them."""
+    return "organizations" if path.startswith("/api/v2/organizations") else "other"
 
 
 class _HTTPServer(ThreadingHTTPServer):

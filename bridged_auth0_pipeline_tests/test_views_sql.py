@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TABLES_SQL = REPO_ROOT / "sql" / "tables" / "001_create_schemas_and_tables.sql"
+TABLES_DIR = REPO_ROOT / "sql" / "tables"
 VIEWS_DIR = REPO_ROOT / "sql" / "views"
 
 # two hours on either side of a threshold: more than any DST shift or test-run delay
@@ -40,7 +40,8 @@ class Warehouse:
 
     def __init__(self, path: Path, now: dt.datetime):
         self.con = duckdb.connect(str(path))
-        self.con.execute(read_sql(TABLES_SQL))
+        for migration in sorted(TABLES_DIR.glob("*.sql")):  # in order, as the migration runner applies them
+            self.con.execute(read_sql(migration))
         self.now = now
         self._log_ids = itertools.count(1)
 

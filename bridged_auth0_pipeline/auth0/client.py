@@ -105,6 +105,10 @@ class Auth0Client:
     def log_pages(self, after: str | None) -> Iterator[list[dict]]:
         return logs.iter_log_pages(self.session, after, take=self.page_size)
 
+    def retained_log_event(self, log_id: str) -> dict | None:
+        """The log event, or None when it is past the tenant's log retention (404)."""
+        return logs.retained_event(self.session, log_id)
+
     def roles(self, name_filter: str | None = None) -> Iterator[dict]:
         return roles.iter_roles(self.session, per_page=self.page_size, name_filter=name_filter)
 

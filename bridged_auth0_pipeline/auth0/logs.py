@@ -21,8 +21,9 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import quote
 
-from bridged_auth0_pipeline.auth0.errors import Auth0BadRequestError, Auth0LogRetentionError
+from bridged_auth0_pipeline.auth0.errors import Auth0BadRequestError, Auth0LogRetentionError, Auth0NotFoundError
 from bridged_auth0_pipeline.auth0.in_flight import interleave, walks_to_fill_the_bucket
 from bridged_auth0_pipeline.auth0.pagination import link_next_from
 from bridged_auth0_pipeline.auth0.session import Auth0Session
@@ -68,6 +69,19 @@ def _walk(session: Auth0Session, after: str, stop_at: str | None, take: int) -> 
         if len(page) < take:
             return
         after = link_next_from(headers.get("link")) or page[-1]["log_id"]
+
+
+def retained_event(session: Auth0Session, log_id: str) -> dict | None:
+    """`GET /api/v2/logs/{id}`: the event, or None once it is past the tenant's retention (404).
+
+    A checkpoint `from` whose event is gone may be refused (400) or silently answered from the
+    oldest retained event: this tells the second case from a page that starts right after it.
+    """
+    try:
+        event, _ = session.get_json(f"logs/{quote(log_id, safe='')}")
+    except Auth0NotFoundError:
+        return None
+    return event
 
 
 def _checkpoint_page(session: Auth0Session, after: str, take: int):

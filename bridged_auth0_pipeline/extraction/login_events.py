@@ -1,5 +1,12 @@
-"""Extract tenant log events after the stored cursor (checkpoint paging). A cursor older than
-the tenant's retention is recorded as a gap, and extraction restarts from the oldest event."""
+"""Extract tenant log events after the stored cursor (checkpoint paging).
+
+A cursor older than the tenant's log retention is a gap in the history. Auth0 does not document
+what a checkpoint from such a cursor gets, so both answers are handled: a 400 (extraction restarts
+from the oldest retained event), or a page that silently starts at the oldest retained event. The
+second looks like any other page, so when the first page has events, one `GET /api/v2/logs/{cursor}`
+tells them apart: a 404 means the cursor's event is gone, hence so may be the events after it.
+The gap (cursor, oldest retained event, size in seconds) is recorded for the `login_cursor_gap` check.
+"""
 
 from datetime import datetime
 
@@ -16,24 +23,25 @@ def extract_login_events(log, client, con) -> dict:
     """Stage the log events; returns the asset's metadata. `con` is this thread's own connection."""
     before = client.stats.management_requests_of_this_stream()
     cursor = read_state(con, "login_events").cursor
-    gap: dict | None = None
+    detected_by = None
     pages = client.log_pages(cursor)
     try:
         first = next(pages, [])
     except Auth0LogRetentionError as exc:
-        log.warning(str(exc))
-        cursor_date = con.execute(
-            "SELECT occurred_at FROM auth0.login_events WHERE log_id = ?", [cursor]
-        ).fetchone()
-        gap = {"cursor": cursor, "cursor_occurred_at": str(cursor_date[0]) if cursor_date else None}
+        detected_by = f"Auth0 refused the checkpoint: {exc}"
         pages = client.log_pages(None)
         first = next(pages, [])
-    if gap is not None:
-        gap["oldest_available_log_id"] = first[0]["log_id"] if first else None
-        gap["oldest_available_date"] = first[0].get("date") if first else None
-        if cursor_date and first:  # the size of the hole in the history
-            oldest = datetime.fromisoformat(first[0]["date"].replace("Z", "+00:00"))
-            gap["gap_seconds"] = round((oldest - cursor_date[0]).total_seconds())
+    else:
+        # Read after the page, not before: if the cursor expires in between, this reports a gap
+        # that may be empty; checking first could miss a real one.
+        if cursor and first and client.retained_log_event(cursor) is None:
+            detected_by = (f"GET /api/v2/logs/{cursor} answered 404 (the event is past the tenant's log "
+                           "retention) and the checkpoint silently started at the oldest retained event")
+    gap = _retention_gap(con, cursor, first, detected_by) if detected_by else None
+    if gap:
+        log.warning(f"Log retention gap of {gap.get('gap', 'unknown size')} after log_id {cursor}: events in it are "
+                    f"lost. {detected_by}. Fix: sync more often than the plan's log retention (Starter 1 day, "
+                    "Essentials 5, Professional 10, Enterprise 30).")
     high_water = HighWater("log_id", start=cursor)
     with extraction_transaction(con, "login_events", "incremental" if cursor else "full") as extraction:
         stage_records(con, "login_events", high_water.track(_chain(first, pages)), extraction)
@@ -46,6 +54,29 @@ def extract_login_events(log, client, con) -> dict:
         "retention_gap": str(gap) if gap else "none",
         **request_metadata(client, before),
     }
+
+
+def _retention_gap(con, cursor: str, first: list[dict], detected_by: str) -> dict:
+    """What is known of the hole: from the cursor's event (stored here) to the oldest retained one."""
+    row = con.execute("SELECT occurred_at FROM auth0.login_events WHERE log_id = ?", [cursor]).fetchone()
+    cursor_date = row[0] if row else None
+    oldest = first[0] if first else {}
+    gap = {
+        "cursor": cursor,
+        "cursor_occurred_at": str(cursor_date) if cursor_date else None,
+        "oldest_available_log_id": oldest.get("log_id"),
+        "oldest_available_date": oldest.get("date"),
+        "detected_by": detected_by,
+    }
+    try:
+        oldest_date = datetime.fromisoformat(oldest["date"].replace("Z", "+00:00"))
+    except (KeyError, AttributeError, ValueError):
+        return gap
+    if cursor_date is not None:
+        size = oldest_date - cursor_date
+        gap["gap_seconds"] = round(size.total_seconds())
+        gap["gap"] = str(size)
+    return gap
 
 
 def _chain(first: list[dict], pages):

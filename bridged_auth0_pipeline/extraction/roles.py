@@ -3,9 +3,9 @@
 The role list is one request and is read every run. Member lists cost a request per 100 members
 per role, so they are re-read only when something may have changed them: on the first sync, when
 the role list changed, when the log shows a Management API write touching roles (a `sapi` event
-on a /roles path) or a user deletion (`sdu`) since the last refresh, when login events are not
-synced (nothing to tell), and at least every BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the stored
-memberships are carried forward unchanged.
+on a /roles or an account-linking /identities path) or a user deletion (`sdu`) since the last
+refresh, when login events are not synced (nothing to tell), and at least every
+BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the stored memberships are carried forward unchanged.
 """
 
 from datetime import datetime, timedelta, timezone
@@ -25,8 +25,12 @@ ROLE_CHANGES_SINCE = """
     )
     WHERE log_id > coalesce($after, '')
       AND (j->>'type' = 'sdu'
-           OR (j->>'type' = 'sapi' AND coalesce(j->'details'->'request'->>'path', '/roles') LIKE '%/roles%'))
+           OR (j->>'type' = 'sapi' AND regexp_matches(coalesce(j->'details'->'request'->>'path', '/roles'),
+                                                      '/roles|/identities')))
 """
+# The sapi paths that change memberships: /api/v2/users/{id}/roles and /api/v2/roles/{id}/users grant or
+# revoke; /api/v2/users/{id}/identities links (the secondary account and its memberships disappear, with
+# no sdu event) or unlinks. A sapi event without a path counts, to be safe.
 LATEST_LOG_ID = "SELECT max(log_id) FROM (SELECT log_id FROM auth0_staging.login_events UNION ALL SELECT log_id FROM auth0.login_events)"
 LATEST_LOG_ID_BEFORE = """
     SELECT max(log_id) FROM (

@@ -44,8 +44,13 @@ SQL_CHECKS = [
 ]
 
 
+# Not `blocking`: the checks share one step with the users checks, and users_tables reads
+# login_events, so a blocking check here is a dependency cycle. warehouse_checks fails the run instead.
 LOGIN_CURSOR_GAP = dg.AssetCheckSpec(
-    "login_cursor_gap", asset=LOGIN_EVENTS, description="The log cursor never fell behind the tenant's log retention."
+    "login_cursor_gap",
+    asset=LOGIN_EVENTS,
+    description="The log cursor never fell behind the tenant's log retention (a gap fails the run: sync more often "
+    "than the plan's retention).",
 )
 NO_REJECTED_RECORDS = dg.AssetCheckSpec(
     "no_rejected_records", asset=USERS, description="No record was rejected as untypeable in the last day."
@@ -53,17 +58,22 @@ NO_REJECTED_RECORDS = dg.AssetCheckSpec(
 
 
 def _login_cursor_gap(con) -> dg.AssetCheckResult:
+    """Failed (ERROR) when this run's log extraction found its cursor past the tenant's retention,
+    with what is known of the gap: from the cursor's event to the oldest retained one, in seconds."""
     row = con.execute("SELECT details FROM auth0._sync_state WHERE stream = 'login_events'").fetchone()
     gap = (json.loads(row[0]) if row and row[0] else {}).get("retention_gap")
     if not gap:
         return dg.AssetCheckResult(asset_key=LOGIN_EVENTS, check_name=LOGIN_CURSOR_GAP.name, passed=True)
+    size = f"{gap['gap']} ({gap['gap_seconds']} s)" if "gap_seconds" in gap else "unknown size"
     return dg.AssetCheckResult(
         asset_key=LOGIN_EVENTS,
         check_name=LOGIN_CURSOR_GAP.name,
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR,
-        description="Log events between the stored cursor and the oldest retained event are lost: sync more often "
-        "than the tenant's log retention.",
+        description=f"Log events after the stored cursor {gap.get('cursor')} and before the oldest retained event "
+        f"{gap.get('oldest_available_log_id')} are lost, a gap of {size}. Fix: sync more often than the tenant's "
+        "log retention (Starter 1 day, Essentials 5, Professional 10, Enterprise 30); the sync continued from "
+        "the oldest retained event.",
         metadata={key: str(value) for key, value in gap.items()},
     )
 
@@ -95,7 +105,10 @@ def warehouse_checks(context: dg.AssetCheckExecutionContext, warehouse: DuckDBRe
                 violations = con.execute(sql).fetchone()[0]
                 yield dg.AssetCheckResult(asset_key=asset, check_name=name, passed=violations == 0,
                                           metadata={"violations": violations})
-        if LOGIN_CURSOR_GAP.key in selected:
-            yield _login_cursor_gap(con)
+        gap = _login_cursor_gap(con) if LOGIN_CURSOR_GAP.key in selected else None
+        if gap is not None:
+            yield gap
         if NO_REJECTED_RECORDS.key in selected:
             yield _no_rejected_records(con)
+    if gap is not None and not gap.passed:  # every check is reported first
+        raise dg.Failure(gap.description, allow_retries=False)

@@ -94,7 +94,7 @@ SELECT
     try_cast(s.blocked AS BOOLEAN) AS blocked, try_cast(s.multifactor AS VARCHAR[]) AS multifactor,
     CASE WHEN json_type(s.user_metadata) = 'OBJECT' THEN s.user_metadata END AS user_metadata,
     CASE WHEN json_type(s.app_metadata) = 'OBJECT' THEN s.app_metadata END AS app_metadata,
-    c.source_hash, NULL AS deleted_at, NULL AS filtered_out_at, getvariable('synced_at') AS synced_at
+    c.source_hash, NULL AS deleted_at, NULL AS linked_to_user_id, NULL AS filtered_out_at, getvariable('synced_at') AS synced_at
 FROM _changed c JOIN auth0_staging.users s ON s.rowid = c.staged_row;
 
 DELETE FROM auth0.user_identities WHERE user_id IN (SELECT user_id FROM _changed);
@@ -141,7 +141,30 @@ FROM (SELECT user_id, max(occurred_at) AS deleted_at
 WHERE auth0.users.user_id = d.user_id AND auth0.users.deleted_at IS NULL
   AND (auth0.users.updated_at IS NULL OR d.deleted_at >= auth0.users.updated_at);
 
--- 4. BRIDGED_USER_FILTER: users outside it are marked (filtered_out_at), never silently left stale.
+-- 4. Account linking. Auth0 removes a linked-away secondary user without an `sdu` event and lists
+--    its identity after the primary's first one; a user's id is `{provider}|{user_id}` of its first
+--    identity. So a row whose id is a non-first identity of another live user was merged into that
+--    user: it records the primary (linked_to_user_id) and stops being live (deleted_at, kept when
+--    already set, else the primary's updated_at, which the link moved), and its identity rows go,
+--    so each identity is listed under the primary only. Unlinking creates the secondary anew (new
+--    updated_at): the next run stages it and step 2 rewrites it live with linked_to_user_id NULL.
+--    Only differences are written, so a run that changed nothing rewrites nothing.
+CREATE OR REPLACE TEMP TABLE _linked AS
+SELECT s.user_id, p.user_id AS primary_user_id, p.updated_at AS linked_at
+FROM (SELECT user_id, provider || '|' || identity_user_id AS identity_id
+      FROM auth0.user_identities WHERE NOT is_primary) AS i
+JOIN auth0.users p ON p.user_id = i.user_id AND p.deleted_at IS NULL
+JOIN auth0.users s ON s.user_id = i.identity_id AND s.user_id <> p.user_id;
+
+UPDATE auth0.users
+SET linked_to_user_id = l.primary_user_id,
+    deleted_at = coalesce(auth0.users.deleted_at, l.linked_at, getvariable('synced_at'))
+FROM _linked l
+WHERE auth0.users.user_id = l.user_id AND auth0.users.linked_to_user_id IS DISTINCT FROM l.primary_user_id;
+
+DELETE FROM auth0.user_identities WHERE user_id IN (SELECT user_id FROM _linked);
+
+-- 5. BRIDGED_USER_FILTER: users outside it are marked (filtered_out_at), never silently left stale.
 CREATE OR REPLACE TEMP TABLE _filter AS
 SELECT u.user_id,
        CASE getvariable('user_filter')
@@ -160,4 +183,5 @@ WHERE auth0.users.user_id = f.user_id AND (auth0.users.filtered_out_at IS NULL) 
 DROP TABLE _batch;
 DROP TABLE _changed;
 DROP TABLE _filter;
+DROP TABLE _linked;
 RESET SESSION preserve_insertion_order;

@@ -1,5 +1,6 @@
 -- auth0.user_auth_methods — "What is this user's authentication method?"
--- Grain: one row per live user (deleted_at and filtered_out_at both NULL); key user_id.
+-- Grain: one row per live user (deleted_at, linked_to_user_id and filtered_out_at all NULL; an
+-- account linked into another has deleted_at set as well, the second test only says so); key user_id.
 -- This is the only view that applies the live-user filter and derives last_login_at: the
 -- account-link and playbook views build on it instead of repeating those rules.
 CREATE OR REPLACE VIEW auth0.user_auth_methods AS
@@ -22,6 +23,7 @@ live_users AS (
     SELECT *
     FROM auth0.users
     WHERE deleted_at IS NULL
+      AND linked_to_user_id IS NULL   -- merged into another user by account linking
       AND filtered_out_at IS NULL
 ),
 

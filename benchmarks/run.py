@@ -41,6 +41,7 @@ import httpx  # noqa: E402
 
 from bridged_auth0_pipeline.auth0.records import user_fields  # noqa: E402
 from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxServer, SandboxTenant  # noqa: E402
+from bridged_auth0_pipeline.sandbox.ratelimit import GLOBAL, PLANS  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 JOB_COMMAND = [DAGSTER, "job", "execute", "-m", "bridged_auth0_pipeline.definitions", "-j", "auth0_sync"]
@@ -49,6 +50,10 @@ JOB_COMMAND = [DAGSTER, "job", "execute", "-m", "bridged_auth0_pipeline.definiti
 LOAD_STEPS = ("users_tables", "auth0__user_metadata", "auth0__login_events", "roles_tables")
 WAREHOUSE_TABLES = ("users", "user_identities", "user_metadata", "roles", "user_roles", "login_events")
 ENDPOINT_GROUPS = ("users", "jobs", "logs", "roles")
+# The sandbox's rate-limit group of each endpoint group counted here.
+SANDBOX_GROUP = {"users": "users", "jobs": "other", "logs": "logs", "roles": "other"}
+# Logs and role members are read 100 a request whatever BRIDGED_PAGE_SIZE (Auth0's maximum `take`).
+CHECKPOINT_TAKE = 100
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,8 +221,8 @@ def minimum_requests(tenant: SandboxTenant, page_size: int) -> dict[str, Any]:
         members = [len(m) for m in tenant.role_members.values()]
         roles = len(tenant.roles)
     role_pages = math.ceil(roles / page_size) if roles else 1
-    member_pages = sum(max(1, math.ceil(m / page_size)) for m in members)
-    full = {"users": 0, "jobs": 2, "logs": pages(events, page_size), "roles": role_pages + member_pages}
+    member_pages = sum(max(1, math.ceil(m / CHECKPOINT_TAKE)) for m in members)
+    full = {"users": 0, "jobs": 2, "logs": pages(events, CHECKPOINT_TAKE), "roles": role_pages + member_pages}
     full["total"] = sum(full.values())
     # No change: one users search page, one logs checkpoint page, one roles page. Re-listing every
     # role's members (what the current design does) costs `member_pages` more.
@@ -230,6 +235,45 @@ def minimum_requests(tenant: SandboxTenant, page_size: int) -> dict[str, Any]:
         "role_members": sum(members),
         "roles": roles,
     }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The sandbox's buckets for a benchmark: name → (limit, the endpoint groups that draw from it)."""
+
+    label: str
+    buckets: dict[str, tuple[RateLimit, tuple[str, ...]]]
+
+    @classmethod
+    def from_args(cls, args) -> "Limits":
+        if args.plan:
+            config = PLANS[args.plan]
+            label = f"{args.plan} plan"
+        else:
+            one = RateLimit(burst=args.burst, per_second=args.rate)
+            config = {GLOBAL: one} if args.global_bucket else {g: one for g in ("users", "logs", "other")}
+            label = (f"{args.rate:g} requests/s (burst {args.burst}) "
+                     + ("in one bucket for the tenant" if args.global_bucket else "per endpoint group"))
+        if GLOBAL in config:
+            return cls(label, {GLOBAL: (config[GLOBAL], ENDPOINT_GROUPS)})
+        groups = {}
+        for group, sandbox_group in SANDBOX_GROUP.items():
+            groups.setdefault(sandbox_group, []).append(group)
+        return cls(label, {name: (config[name], tuple(members)) for name, members in groups.items()})
+
+    def sandbox_config(self) -> dict[str, RateLimit]:
+        return {name: limit for name, (limit, _) in self.buckets.items()}
+
+    def floor_seconds(self, minimum: dict[str, int]) -> tuple[float, str]:
+        """The slowest bucket's floor: (its minimum requests - its burst) / its rate, and its name."""
+        floors = {name: max(0.0, sum(minimum.get(g, 0) for g in groups) - limit.burst) / limit.per_second
+                  for name, (limit, groups) in self.buckets.items()}
+        slowest = max(floors, key=floors.get)
+        return floors[slowest], slowest
+
+    def refill_seconds(self) -> float:
+        """How long the emptiest bucket takes to fill: waited before each run."""
+        return max(limit.burst / limit.per_second for limit, _ in self.buckets.values())
 
 
 def dagster_run_stats(dagster_home: Path, ended_at: float) -> dict[str, Any]:
@@ -317,6 +361,7 @@ class RunFigures:
     wall_seconds: float
     run_seconds: float | None
     floor_seconds: float
+    floor_bucket: str
     rows_landed: int
     load_seconds: float
     peak_rss_mb: float
@@ -394,6 +439,7 @@ def child_env(
         AUTH0_CLIENT_ID=server.client_id,
         AUTH0_CLIENT_SECRET=secret,
         BRIDGED_DUCKDB_PATH=str(warehouse),
+        BRIDGED_CONNECTIONS_PATH=str(warehouse.parent / "connections.db"),  # no developer's tenants
         BRIDGED_PAGE_SIZE=str(page_size),
         DAGSTER_HOME=str(dagster_home),
         # The pipeline under test comes first (--repo benchmarks another checkout with this harness).
@@ -405,7 +451,7 @@ def child_env(
 
 def run_once(
     label: str, run: str, server: SandboxServer, env: dict[str, str], workdir: Path, minimum: dict[str, int],
-    rate: float, profile: Path | None, max_rss_mb: float | None,
+    limits: Limits, profile: Path | None, max_rss_mb: float | None,
 ) -> RunFigures:
     dagster_home, warehouse = Path(env["DAGSTER_HOME"]), Path(env["BRIDGED_DUCKDB_PATH"])
     log_path = workdir / f"{run}.log"
@@ -434,9 +480,10 @@ def run_once(
     streams = stream_seconds(warehouse, steps) if warehouse.exists() and steps else {}
     read_json_seconds = users_read_json_seconds(warehouse) if warehouse.exists() else None
     landed = sum(v["landed"] for k, v in rows.items() if not k.startswith("_"))
+    floor_seconds, floor_bucket = limits.floor_seconds(minimum)
     figures = RunFigures(
         scenario=label, run=run, ok=ok, requests=counts, minimum=minimum["total"], minimum_detail=minimum,
-        wall_seconds=result.wall_seconds, run_seconds=stats.get("run_seconds"), floor_seconds=minimum["total"] / rate,
+        wall_seconds=result.wall_seconds, run_seconds=stats.get("run_seconds"), floor_seconds=floor_seconds, floor_bucket=floor_bucket,
         rows_landed=landed, load_seconds=step_seconds(steps, LOAD_STEPS), peak_rss_mb=result.peak_rss_mb,
         peak_tree_rss_mb=result.peak_tree_rss_mb, steps=steps, streams=streams, rows=rows, rates=achieved_rates(records),
         warehouse_mb=(warehouse.stat().st_size / 2**20) if warehouse.exists() else 0.0, log=str(log_path),
@@ -461,7 +508,8 @@ def print_run(f: RunFigures) -> None:
     if f.rates:
         print("    pace       " + ", ".join(f"{g} {r:g}/s" for g, r in f.rates.items()) + " (first to last request of each group)")
     run_part = f", Dagster run {f.run_seconds:.1f} s" if f.run_seconds is not None else ""
-    print(f"    wall       {f.wall_seconds:>7.1f} s (process{run_part}); floor {f.floor_seconds:.1f} s; ratio {f.wall_ratio:.2f}")
+    print(f"    wall       {f.wall_seconds:>7.1f} s (process{run_part}); floor {f.floor_seconds:.1f} s "
+          f"(the {f.floor_bucket} bucket); ratio {f.wall_ratio:.2f}")
     print(f"    rows       {f.rows_landed:>7,} landed in {f.load_seconds:.1f} s of load steps = {f.rows_per_second:,.0f} rows/s; "
           f"warehouse {f.warehouse_mb:,.0f} MB")
     print(f"    peak RSS   {f.peak_rss_mb:>7,.0f} MB (tree {f.peak_tree_rss_mb:,.0f} MB)")
@@ -550,7 +598,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import duckdb
 from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
-from bridged_auth0_pipeline.orchestration.resources import DUCKDB_MEMORY_LIMIT
+from bridged_auth0_pipeline.warehouse.database import DUCKDB_MEMORY_LIMIT
 from bridged_auth0_pipeline.warehouse.loads import run_load
 from bridged_auth0_pipeline.warehouse.migrations import apply_migrations
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_user_lines
@@ -590,8 +638,9 @@ def scenario(args, users: int, root: Path) -> tuple[list[RunFigures], FloorFigur
     label = f"{users // 1000}k" if users < 1_000_000 else f"{users / 1_000_000:g}M"
     workdir = root / label
     workdir.mkdir(parents=True)
-    print(f"\n== {label}: {users:,} users, {args.logs_per_user} logs/user, {args.rate:g} requests/s "
-          f"(burst {args.burst}), page size {args.page_size} ==", flush=True)
+    limits = Limits.from_args(args)
+    print(f"\n== {label}: {users:,} users, {args.logs_per_user} logs/user, {limits.label}, "
+          f"page size {args.page_size} ==", flush=True)
     started = time.perf_counter()
     # The log events fill the 30 days up to 15 minutes ago, as on a tenant in use. (A role change or
     # deletion logged in the 5 minutes before a member re-read counts as possibly unseen by it, so
@@ -604,7 +653,7 @@ def scenario(args, users: int, root: Path) -> tuple[list[RunFigures], FloorFigur
 
     secret = secrets.token_urlsafe(24)
     faults = Faults(latency_seconds=args.latency) if args.latency else None
-    server = SandboxServer(tenant, client_secret=secret, rate_limit=RateLimit(burst=args.burst, per_second=args.rate),
+    server = SandboxServer(tenant, client_secret=secret, rate_limit=limits.sandbox_config(),
                            faults=faults, export_seconds=args.export_seconds)
     runs: list[RunFigures] = []
     floor: FloorFigures | None = None
@@ -614,12 +663,12 @@ def scenario(args, users: int, root: Path) -> tuple[list[RunFigures], FloorFigur
         shutil.copy(args.repo / "dagster.yaml", dagster_home / "dagster.yaml")
         env = child_env(server, secret, dagster_home, workdir / "warehouse.duckdb", args.page_size, args.repo)
         profile = Path(args.profile) if args.profile else None
-        time.sleep(args.burst / args.rate + 0.1)  # start every run with a full bucket
-        full = run_once(label, "full", server, env, workdir, minimum["full"], args.rate, profile, args.max_rss_mb)
+        time.sleep(limits.refill_seconds() + 0.1)  # start every run with full buckets
+        full = run_once(label, "full", server, env, workdir, minimum["full"], limits, profile, args.max_rss_mb)
         runs.append(full)
         if full.ok and "no-change" in args.runs:
-            time.sleep(args.burst / args.rate + 0.1)
-            runs.append(run_once(label, "no-change", server, env, workdir, minimum["no_change"], args.rate, profile,
+            time.sleep(limits.refill_seconds() + 0.1)
+            runs.append(run_once(label, "no-change", server, env, workdir, minimum["no_change"], limits, profile,
                                  args.max_rss_mb))
             runs[-1].minimum_detail = {**runs[-1].minimum_detail, "relisting_roles": minimum["no_change_relisting_roles"]}
         if not args.no_floor:
@@ -673,7 +722,7 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def summary(args, runs: list[RunFigures], floors: list[FloorFigures]) -> str:
-    out = [f"\nauth0_sync benchmark ({args.code_version}): rate limit {args.rate:g} requests/s (burst {args.burst}) per endpoint group, "
+    out = [f"\nauth0_sync benchmark ({args.code_version}): rate limit {Limits.from_args(args).label}, "
            f"page size {args.page_size}, {args.logs_per_user} logs/user"
            + (f", latency {args.latency[0]:g}–{args.latency[1]:g} s" if args.latency else "") + "\n"]
     rows = []
@@ -721,6 +770,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", default="10000,100000", help="comma-separated tenant sizes (default 10000,100000; 1000000 needs ~6 GB for the sandbox)")
     parser.add_argument("--rate", type=float, default=50.0, help="sandbox refill rate, requests/s per endpoint group (default 50)")
     parser.add_argument("--burst", type=int, default=50, help="sandbox bucket size per endpoint group (default 50)")
+    parser.add_argument("--global-bucket", action="store_true",
+                        help="one bucket of --burst/--rate for the whole tenant instead of one per group")
+    parser.add_argument("--plan", choices=sorted(PLANS),
+                        help="the sandbox's limits of an Auth0 plan (overrides --rate/--burst)")
     parser.add_argument("--logs-per-user", type=int, default=2, help="synthetic log events per user (default 2)")
     parser.add_argument("--page-size", type=int, default=100, help="BRIDGED_PAGE_SIZE for the pipeline (default 100)")
     parser.add_argument("--seed", type=int, default=7)

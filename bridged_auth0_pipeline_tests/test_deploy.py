@@ -1,0 +1,294 @@
+"""The production shape in deploy/: the instance config on a real PostgreSQL, loaded by Dagster's own
+loader; runs queued and launched by a real `dagster-daemon`; a run worker killed without a word."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from bridged_auth0_pipeline.sandbox import Faults, SandboxTenant
+from bridged_auth0_pipeline_tests.conftest import REPO_ROOT, pipeline_process_env
+from bridged_auth0_pipeline_tests.postgres_fixtures import (  # noqa: F401 (fixtures)
+    PostgresServer,
+    postgres_db,
+    postgres_server,
+    postgres_url,
+)
+from bridged_auth0_pipeline_tests.warehouse_assertions import assert_warehouse_equals_tenant
+
+DEPLOY = REPO_ROOT / "deploy"
+BIN = Path(sys.executable).parent
+TENANT_TAG = "bridged/tenant"
+
+
+def deploy_instance_config(**run_monitoring) -> dict:
+    config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    config["run_monitoring"].update(run_monitoring)
+    return config
+
+
+def make_dagster_home(path: Path, config: dict) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return path
+
+
+# --- the instance config, loaded by Dagster against the real server ------------------------------------
+
+
+@pytest.fixture
+def deploy_instance(tmp_path, monkeypatch, postgres_server: PostgresServer, postgres_db: str) -> Iterator[dg.DagsterInstance]:
+    home = make_dagster_home(tmp_path / "dagster_home", deploy_instance_config())
+    for name, value in {**postgres_server.dagster_env(postgres_db), "DAGSTER_MAX_CONCURRENT_RUNS": "7",
+                        "DAGSTER_HOME": str(home)}.items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def test_instance_keeps_runs_events_and_schedules_in_postgres(deploy_instance, postgres_server, postgres_db):
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+    instance = deploy_instance
+    assert isinstance(instance.run_storage, PostgresRunStorage)
+    assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+    assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+
+    @dg.op
+    def noop():
+        return 1
+
+    @dg.job(tags={TENANT_TAG: "acme"})
+    def probe():
+        noop()
+
+    result = probe.execute_in_process(instance=instance)
+    assert result.success
+    # Another instance, another connection: the run and its events are in the database, not in memory.
+    with dg.DagsterInstance.get() as reader:
+        stored = reader.get_run_by_id(result.run_id)
+        assert stored is not None and stored.status == dg.DagsterRunStatus.SUCCESS
+        assert stored.tags[TENANT_TAG] == "acme"
+        assert any(r.dagster_event and r.dagster_event.event_type == dg.DagsterEventType.RUN_SUCCESS
+                   for r in reader.all_logs(result.run_id))
+
+    import psycopg2
+
+    with psycopg2.connect(postgres_server.url(postgres_db)) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM runs WHERE run_id = %s", [result.run_id])
+        assert cursor.fetchone()[0] == 1
+    connection.close()
+
+
+def test_instance_queues_runs_one_per_tenant(deploy_instance):
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    coordinator = deploy_instance.run_coordinator
+    assert isinstance(coordinator, QueuedRunCoordinator)
+    queue = deploy_instance.get_concurrency_config().run_queue_config
+    assert queue.max_concurrent_runs == 7  # from DAGSTER_MAX_CONCURRENT_RUNS
+    assert {"key": TENANT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in queue.tag_concurrency_limits
+    assert deploy_instance.run_monitoring_enabled
+    assert deploy_instance.run_monitoring_max_runtime_seconds > 0
+    assert not deploy_instance.run_retries_enabled
+
+
+def test_missing_connection_variable_fails_naming_it(tmp_path, monkeypatch, postgres_server, postgres_db):
+    home = make_dagster_home(tmp_path / "dagster_home", deploy_instance_config())
+    for name, value in {**postgres_server.dagster_env(postgres_db), "DAGSTER_MAX_CONCURRENT_RUNS": "7",
+                        "DAGSTER_HOME": str(home)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DAGSTER_PG_PASSWORD")
+    with pytest.raises(Exception, match="DAGSTER_PG_PASSWORD"):
+        with dg.DagsterInstance.get():
+            pass
+
+
+# --- the daemon: queued runs launched the way production runs them -------------------------------------
+
+
+def dagster_cli(env: dict[str, str], verb: str, tenant: str, **tags: str) -> list[str]:
+    """`dagster job launch` (to the queue) or `dagster job execute` (in this process), tagged with the tenant."""
+    return [str(BIN / "dagster"), "job", verb, "-m", "bridged_auth0_pipeline.definitions", "-j", "auth0_sync",
+            "--tags", json.dumps({TENANT_TAG: tenant, **tags})]
+
+
+class Daemon:
+    """`dagster-daemon run` against a Postgres-backed DAGSTER_HOME, loading the real definitions."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env, self.log_path = env, log_path
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-m", "bridged_auth0_pipeline.definitions"],
+            env=env, cwd=REPO_ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def launch(self, tenant: str) -> None:
+        """Submit a run to the queue through the real CLI: the daemon dequeues and starts it."""
+        done = subprocess.run(dagster_cli(self.env, "launch", tenant), env=self.env, cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture
+def production(tmp_path, monkeypatch, postgres_server, postgres_db):
+    """Start a daemon on deploy/dagster.yaml (with faster polling) for a sandbox; yields (instance, daemon, env)."""
+    daemons: list[Daemon] = []
+    instances: list[dg.DagsterInstance] = []
+
+    def start(server, warehouse: Path, **run_monitoring) -> tuple[dg.DagsterInstance, Daemon, dict[str, str]]:
+        # Seconds, not the production 30: the tests wait on what the daemon notices.
+        config = deploy_instance_config(poll_interval_seconds=1, **run_monitoring)
+        config["run_coordinator"]["config"]["dequeue_interval_seconds"] = 1
+        home = make_dagster_home(tmp_path / "dagster_home", config)
+        dagster_env = {**postgres_server.dagster_env(postgres_db), "DAGSTER_MAX_CONCURRENT_RUNS": "2",
+                       "DAGSTER_HOME": str(home)}
+        for name, value in dagster_env.items():
+            monkeypatch.setenv(name, value)
+        env = {**pipeline_process_env(server, warehouse), **dagster_env}
+        daemons.append(Daemon(env, tmp_path / "daemon.log"))
+        instances.append(dg.DagsterInstance.get())
+        return instances[-1], daemons[-1], env
+
+    yield start
+    for daemon in daemons:
+        daemon.stop()
+    for instance in instances:
+        instance.dispose()
+
+
+def wait_for(condition, timeout: float, what: str, daemon: Daemon | None = None):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n"
+                                 + (daemon.output()[-4000:] if daemon else ""))
+        time.sleep(0.5)
+    return value
+
+
+def runs(instance: dg.DagsterInstance) -> list:
+    return list(instance.get_run_records(filters=dg.RunsFilter(job_name="auth0_sync"), ascending=True))
+
+
+def wait_until_finished(instance, count: int, daemon: Daemon) -> list:
+    return wait_for(lambda: len(records := runs(instance)) == count and all(r.dagster_run.is_finished for r in records)
+                    and records, timeout=300, what=f"{count} runs to finish", daemon=daemon)
+
+
+def started_run(instance, daemon: Daemon) -> dg.DagsterRun:
+    return wait_for(lambda: next((r.dagster_run for r in runs(instance)
+                                  if r.dagster_run.status == dg.DagsterRunStatus.STARTED), None),
+                    timeout=120, what="a run to start", daemon=daemon)
+
+
+def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        # "Started process for run (pid: N).", reported by the run worker as it starts (dagster/_grpc/impl.py).
+        found = re.match(r"Started process for run \(pid: (\d+)\)", (event.message or "") if event else "")
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def wait_for_requests(server, count: int) -> None:
+    """Until the sandbox has served `count` Management API requests in all: the kill lands mid-sync."""
+    wait_for(lambda: server.management_request_count() >= count, timeout=120, what="the sync to page")
+
+
+@pytest.mark.slow
+def test_daemon_launches_queued_runs_one_per_tenant(sandbox_factory, tmp_path, production):
+    tenant = SandboxTenant.generate(users=300, seed=41)
+    warehouse = tmp_path / "warehouse.duckdb"
+    instance, daemon, _ = production(sandbox_factory(tenant), warehouse)
+    for _ in range(3):
+        daemon.launch("acme")
+
+    records = wait_until_finished(instance, 3, daemon)
+    assert [r.dagster_run.status for r in records] == [dg.DagsterRunStatus.SUCCESS] * 3, daemon.output()[-4000:]
+    spans = [(r.start_time, r.end_time) for r in records]
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start >= end, f"two runs of one tenant overlapped: {spans}"
+    assert_warehouse_equals_tenant(warehouse, tenant)
+
+
+@pytest.mark.slow
+def test_killed_run_worker_is_failed_and_the_tenants_next_run_starts(sandbox_factory, tmp_path, production):
+    """OOM-killer style: SIGKILL of the run worker the daemon launched; its code server sees it exit."""
+    tenant = SandboxTenant.generate(users=1500, seed=43)
+    server = sandbox_factory(tenant, faults=Faults(latency_seconds=(0.1, 0.2)))
+    warehouse = tmp_path / "warehouse.duckdb"
+    instance, daemon, _ = production(server, warehouse)
+    daemon.launch("acme")
+    daemon.launch("acme")  # the tenant's next run: queued behind the first
+    first = started_run(instance, daemon)
+    pid = wait_for(lambda: worker_pid(instance, first.run_id), timeout=60, what="the run worker's pid")
+    wait_for_requests(server, 5)
+    assert [r.dagster_run.status for r in runs(instance)] == [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.QUEUED]
+
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    wait_for(lambda: instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE,
+             timeout=300, what="the killed run to be marked failed", daemon=daemon)
+    print(f"killed run worker: run marked failed {time.monotonic() - killed_at:.1f} s after the SIGKILL")
+    messages = [record.dagster_event.message or "" for record in instance.all_logs(first.run_id) if record.dagster_event]
+    assert any("signal 9" in message or "exit code -9" in message for message in messages), messages[-5:]
+
+    second = wait_until_finished(instance, 2, daemon)[1]
+    assert second.dagster_run.status == dg.DagsterRunStatus.SUCCESS, daemon.output()[-4000:]
+    assert_warehouse_equals_tenant(warehouse, tenant)
+
+
+@pytest.mark.slow
+def test_run_killed_with_nobody_watching_is_failed_by_run_monitoring(sandbox_factory, tmp_path, production):
+    """SIGKILL of `dagster job execute` (no code server watches it): the run stays STARTED until run
+    monitoring's max runtime fails it; the tenant's queued run then starts and makes the warehouse exact."""
+    tenant = SandboxTenant.generate(users=1500, seed=47)
+    server = sandbox_factory(tenant, faults=Faults(latency_seconds=(0.1, 0.2)))
+    warehouse = tmp_path / "warehouse.duckdb"
+    instance, daemon, env = production(server, warehouse)
+    max_runtime = 20  # seconds; production: run_monitoring.max_runtime_seconds in deploy/dagster.yaml
+    execute = subprocess.Popen(dagster_cli(env, "execute", "acme", **{"dagster/max_runtime": str(max_runtime)}),
+                               env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    first = started_run(instance, daemon)
+    daemon.launch("acme")
+    wait_for_requests(server, 5)
+    os.killpg(execute.pid, signal.SIGKILL)
+    execute.wait(timeout=30)
+    killed_at = time.monotonic()
+    assert [r.dagster_run.status for r in runs(instance)] == [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.QUEUED]
+
+    wait_for(lambda: instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE,
+             timeout=120, what="run monitoring to fail the orphaned run", daemon=daemon)
+    print(f"orphaned run marked failed {time.monotonic() - killed_at:.1f} s after the SIGKILL "
+          f"(max runtime {max_runtime} s from its start)")
+    second = wait_until_finished(instance, 2, daemon)[1]
+    assert second.dagster_run.status == dg.DagsterRunStatus.SUCCESS, daemon.output()[-4000:]
+    assert_warehouse_equals_tenant(warehouse, tenant)

@@ -49,6 +49,9 @@ def pipeline_env(monkeypatch: pytest.MonkeyPatch, warehouse_path: Path) -> Calla
         monkeypatch.setenv("AUTH0_CLIENT_ID", server.client_id)
         monkeypatch.setenv("AUTH0_CLIENT_SECRET", server.client_secret)
         monkeypatch.setenv("BRIDGED_DUCKDB_PATH", str(warehouse_path))
+        # No connected tenant of the developer's (data/connections.db) leaks into a test.
+        monkeypatch.setenv("BRIDGED_CONNECTIONS_PATH", str(warehouse_path.parent / "connections.db"))
+        monkeypatch.setenv("BRIDGED_WAREHOUSE_DIR", str(warehouse_path.parent / "tenants"))
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
 
@@ -94,5 +97,6 @@ def dagster_job_execute(env: dict[str, str], dagster_home: Path, **popen) -> "su
 def pipeline_process_env(server: SandboxServer, warehouse: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "BRIDGED_", "DAGSTER_"))}
     env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id,
-               AUTH0_CLIENT_SECRET=server.client_secret, BRIDGED_DUCKDB_PATH=str(warehouse), **settings)
+               AUTH0_CLIENT_SECRET=server.client_secret, BRIDGED_DUCKDB_PATH=str(warehouse),
+               BRIDGED_CONNECTIONS_PATH=str(warehouse.parent / "connections.db"), **settings)
     return env

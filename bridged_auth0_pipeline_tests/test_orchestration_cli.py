@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -58,7 +59,7 @@ def free_port() -> int:
 def dagster_dev(tmp_path):
     """`dagster dev` (webserver + daemon) from the repo root, as `make dev` starts it; killed at the end."""
     home = tmp_path / "dagster_home"
-    env = cli_env(home, AUTH0_CLIENT_SECRET=SECRET, AUTH0_CLIENT_ID="client-id", AUTH0_DOMAIN="127.0.0.1:9",
+    env = cli_env(home, BRIDGED_CONNECTIONS_PATH=str(tmp_path / "connections.db"), AUTH0_CLIENT_SECRET=SECRET, AUTH0_CLIENT_ID="client-id", AUTH0_DOMAIN="127.0.0.1:9",
                   BRIDGED_SYNC_FREQUENCY="weekly", BRIDGED_USER_FILTER="active", BRIDGED_RATE_LIMIT_MAX_RERUNS="2")
     port = free_port()
     log = (tmp_path / "dagster_dev.log").open("w")
@@ -129,10 +130,11 @@ def test_dagster_dev_loads_the_code_location_with_schedule_sensor_settings_and_i
     data = graphql(base, DETAILS, variables)
 
     (schedule,) = data["schedulesOrError"]["results"]
-    assert schedule == {"name": "auth0_sync_schedule", "cronSchedule": "0 3 * * 1", "executionTimezone": "UTC",
+    assert schedule == {"name": "auth0_sync_schedule", "cronSchedule": "* * * * *", "executionTimezone": "UTC",
                         "pipelineName": "auth0_sync", "scheduleState": {"status": "RUNNING"}}
-    (sensor,) = data["sensorsOrError"]["results"]
-    assert (sensor["name"], sensor["sensorState"]["status"]) == ("auth0_rate_limit_rerun_sensor", "RUNNING")
+    sensors = {sensor["name"]: sensor for sensor in data["sensorsOrError"]["results"]}
+    assert {name: sensor["sensorState"]["status"] for name, sensor in sensors.items()} == {
+        "auth0_rate_limit_rerun_sensor": "RUNNING", "auth0_tenants_sensor": "RUNNING"}
 
     # The effective settings on the job's page; the secret only as the variable's name.
     shown = {entry["label"]: entry.get("text") for entry in data["pipelineOrError"]["metadataEntries"]}
@@ -140,10 +142,10 @@ def test_dagster_dev_loads_the_code_location_with_schedule_sensor_settings_and_i
     assert (shown["user_filter"], shown["rate_limit_max_reruns"]) == ("active", "2")
     resources = {r["name"]: {v["key"]: (v["type"], v["value"]) for v in r["configuredValues"]}
                  for r in data["allTopLevelResourceDetailsOrError"]["results"]}
-    assert resources["auth0"]["client_secret"] == ("ENV_VAR", "AUTH0_CLIENT_SECRET")
-    assert resources["sync"]["user_filter"] == ("VALUE", '"active"')
+    kind, settings = resources["tenant"]["settings_json"]
+    assert kind == "VALUE" and json.loads(json.loads(settings))["user_filter"] == {"kind": "active", "roles": []}
 
-    # Instance: local storage under DAGSTER_HOME, a run queue with one auth0_sync run at a time,
+    # Instance: local storage under DAGSTER_HOME, a run queue with one auth0_sync run per tenant at a time,
     # run monitoring on, Dagster's own run retries off (the sensor re-runs after 429s).
     instance = data["instance"]
     info = yaml.safe_load(instance["info"])
@@ -152,14 +154,19 @@ def test_dagster_dev_loads_the_code_location_with_schedule_sensor_settings_and_i
     assert (home / "history").is_dir()
     assert instance["runQueuingSupported"]
     assert yaml.safe_load(instance["runQueueConfig"]["tagConcurrencyLimitsYaml"]) == [
-        {"key": "bridged/warehouse-writer", "value": "duckdb", "limit": 1}
+        {"key": "bridged/tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
     ]
     assert info["run_monitoring"]["enabled"] is True and info["run_retries"]["enabled"] is False
 
     # The daemon ticks the sensor at start-up; its decision shows in the UI as a skip reason.
     deadline = time.monotonic() + 40
-    while not (ticks := graphql(base, DETAILS, variables)["sensorsOrError"]["results"][0]["sensorState"]["ticks"]):
+    def ticks() -> list:
+        sensors = graphql(base, DETAILS, variables)["sensorsOrError"]["results"]
+        return next(s for s in sensors if s["name"] == "auth0_rate_limit_rerun_sensor")["sensorState"]["ticks"]
+
+    while not (latest := ticks()):
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(1)
-    assert ticks[0]["status"] == "SKIPPED" and ticks[0]["skipReason"] == "The latest auth0_sync run did not fail."
+    assert latest[0]["status"] == "SKIPPED"
+    assert latest[0]["skipReason"] == "default: the latest auth0_sync run did not fail."
     assert "Traceback" not in log.read_text(), log.read_text()

@@ -79,6 +79,12 @@ def sync_all(parallel: int) -> int:
         print("No tenant to sync: connect one with `bridged-auth0 connect`, or set AUTH0_DOMAIN.")
         return 0
 
+    if os.environ.get("DAGSTER_HOME"):  # create the instance's storage once: processes racing to create it fail
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            instance.get_runs(limit=1)
+
     def run(key: str) -> int:
         log = Path(directory.tenant(key).warehouse_path).with_suffix(".sync.log")
         log.parent.mkdir(parents=True, exist_ok=True)

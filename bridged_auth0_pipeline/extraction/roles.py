@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 
 from bridged_auth0_pipeline.extraction.common import request_metadata
-from bridged_auth0_pipeline.orchestration.resources import SyncSettingsResource
+from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records, stage_role_members
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
 
@@ -43,7 +43,7 @@ REREAD_MARGIN = timedelta(minutes=5)
 
 
 def plan_member_refresh(
-    con: duckdb.DuckDBPyConnection, state: StreamState, roles: list[dict], sync: SyncSettingsResource, now: datetime,
+    con: duckdb.DuckDBPyConnection, state: StreamState, roles: list[dict], sync: SyncSettings, now: datetime,
     wait_for_login_events=lambda: None,
 ) -> str | None:
     """Why member lists must be re-read, or None when the stored ones are still right."""
@@ -65,7 +65,7 @@ def plan_member_refresh(
 DESCRIPTION = "Auth0 roles and their member user_ids as of this run (members re-read only when the log shows a change)."
 
 
-def extract_roles(log, client, con, sync: SyncSettingsResource, wait_for_login_events) -> dict:
+def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events) -> dict:
     """Stage roles and members; returns the asset's metadata. `con` is this thread's own connection.
 
     `wait_for_login_events()` blocks until this run's log events are staged (or raises if that failed):

@@ -2,11 +2,13 @@
 the API reported, no log history lost to retention, no rejected records."""
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from bridged_auth0_pipeline.orchestration.resources import open_warehouse
+from bridged_auth0_pipeline.config.resources import TenantResource
+from bridged_auth0_pipeline.config.tenants import Tenant
+from bridged_auth0_pipeline.warehouse.database import open_warehouse
 from bridged_auth0_pipeline.warehouse.assets import LOGIN_EVENTS, ROLES, USER_IDENTITIES, USER_METADATA, USER_ROLES, USERS
 
 # (asset, check name, description, SQL counting the rows that violate it)
@@ -91,15 +93,38 @@ def _no_rejected_records(con) -> dg.AssetCheckResult:
     )
 
 
+MANAGEMENT_TOKEN_EXPIRY = dg.AssetCheckSpec(
+    "management_token_expiry", asset=USERS,
+    description="A pasted Management API token (connection method management_token) is valid for 7 more days.",
+)
+TOKEN_WARNING_AHEAD = timedelta(days=7)
+
+
+def _management_token_expiry(tenant: Tenant) -> dg.AssetCheckResult:
+    expires = tenant.token_expires_at
+    left = expires - datetime.now(timezone.utc) if expires else None
+    return dg.AssetCheckResult(
+        asset_key=USERS,
+        check_name=MANAGEMENT_TOKEN_EXPIRY.name,
+        passed=left is None or left > TOKEN_WARNING_AHEAD,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None if left is None or left > TOKEN_WARNING_AHEAD else (
+            f"The Management API token expires at {expires.isoformat(timespec='seconds')}; syncs fail after that. "
+            f"Fix: paste a new one with `bridged-auth0 connect {tenant.key} --method management_token`, or switch to "
+            "client credentials (tokens renewed by the pipeline)."),
+        metadata={"method": tenant.method, "token_expires_at": expires.isoformat() if expires else "n/a"},
+    )
+
+
 @dg.multi_asset_check(
     specs=[dg.AssetCheckSpec(name, asset=asset, description=description) for asset, name, description, _ in SQL_CHECKS]
-    + [LOGIN_CURSOR_GAP, NO_REJECTED_RECORDS],
+    + [LOGIN_CURSOR_GAP, NO_REJECTED_RECORDS, MANAGEMENT_TOKEN_EXPIRY],
     can_subset=True,
 )
-def warehouse_checks(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+def warehouse_checks(context: dg.AssetCheckExecutionContext, tenant: TenantResource):
     """Every check in one step on one connection (a step per check cost ~0.1 s each, every run)."""
     selected = context.selected_asset_check_keys
-    with open_warehouse(warehouse) as con:
+    with open_warehouse(tenant.warehouse) as con:
         for asset, name, _, sql in SQL_CHECKS:
             if dg.AssetCheckKey(asset, name) in selected:
                 violations = con.execute(sql).fetchone()[0]
@@ -110,5 +135,7 @@ def warehouse_checks(context: dg.AssetCheckExecutionContext, warehouse: DuckDBRe
             yield gap
         if NO_REJECTED_RECORDS.key in selected:
             yield _no_rejected_records(con)
+        if MANAGEMENT_TOKEN_EXPIRY.key in selected:
+            yield _management_token_expiry(tenant.tenant)
     if gap is not None and not gap.passed:  # every check is reported first
         raise dg.Failure(gap.description, allow_retries=False)

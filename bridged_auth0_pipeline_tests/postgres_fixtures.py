@@ -8,7 +8,6 @@ cluster is created and run by the `postgres` user that Debian's package creates.
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -56,13 +55,13 @@ class PostgresServer:
 
 
 def postgres_bin_dir() -> Path | None:
-    """Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<version>/bin."""
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).resolve().parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-                      key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0)
-    return Path(versions[-1]).parent if versions else None
+    """Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<version>/bin; else PATH."""
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+                    key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0)
+    if debian:
+        return debian[-1].parent
+    on_path = shutil.which("pg_ctl")
+    return Path(on_path).resolve().parent if on_path and shutil.which("initdb") else None
 
 
 def _free_port() -> int:

@@ -115,6 +115,69 @@ def test_missing_connection_variable_fails_naming_it(tmp_path, monkeypatch, post
             pass
 
 
+# --- the Helm values and the image -------------------------------------------------------------------
+
+CHART_SCHEMA = Path(__file__).parent / "data" / "deploy" / "dagster-helm-values.schema.json"
+
+
+def _offline(schema):
+    """The schema as Helm applies it here. Helm checks values after merging them over the chart's own
+    values.yaml, which supplies every `required` key; we do not ship that file, so only `required`
+    under an if/then (the config a chosen type needs) is kept. The $ref to Kubernetes' own schemas
+    (kubernetesjsonschema.dev) cannot be fetched here: the chart's own constraints beside them stay."""
+    if isinstance(schema, dict):
+        return {key: value if key == "then" else _offline(value) for key, value in schema.items()
+                if key != "required" and not (key == "$ref" and value.startswith("https://"))}
+    if isinstance(schema, list):
+        return [_offline(item) for item in schema]
+    return schema
+
+
+def helm_values_errors(values: dict) -> list[str]:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_offline(json.loads(CHART_SCHEMA.read_text())))
+    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(values)]
+
+
+def test_helm_values_match_the_charts_schema():
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    assert helm_values_errors(values) == []
+    # The check bites: a misspelt key and a wrong type are refused.
+    typo = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    typo["runLauncher"]["config"]["k8sRunLauncher"]["envSecret"] = []
+    typo["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] = "ten"
+    assert len(helm_values_errors(typo)) == 2
+
+
+def test_helm_values_say_what_deploy_dagster_yaml_says():
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    instance = deploy_instance_config()
+    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert queue["tagConcurrencyLimits"] == instance["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert values["dagsterDaemon"]["runMonitoring"]["enabled"] and not values["dagsterDaemon"]["runRetries"]["enabled"]
+    assert values["telemetry"] == instance["telemetry"] == {"enabled": False}
+    assert "postgresqlPassword" not in json.dumps(values["dagster-user-deployments"])
+
+
+def test_image_installs_the_deploy_extra_without_dev_tools():
+    import tomllib
+
+    lines = [line for line in (DEPLOY / "Dockerfile").read_text().splitlines() if not line.startswith("#")]
+    joined = "\n".join(lines).replace("\\\n", " ")  # continuation lines
+    instructions = [line.split(None, 1) for line in joined.splitlines() if line.strip()]
+    assert instructions[0] == ["FROM", "python:3.11-slim"]
+    installs = [args for verb, args in instructions if verb == "RUN" and "pip install" in args]
+    assert len(installs) == 1 and '".[deploy]"' in installs[0] and "dev" not in installs[0]
+    users = [args for verb, args in instructions if verb == "USER"]
+    assert users and users[-1] not in ("root", "0"), "the image must not run as root"
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert {requirement.split(">")[0] for requirement in extras["deploy"]} == {"dagster-postgres", "dagster-k8s"}
+    # The package reads sql/ from beside itself (warehouse/sql_files.py): the image carries it.
+    assert ["COPY", "sql ./sql"] in instructions
+
+
 # --- the daemon: queued runs launched the way production runs them -------------------------------------
 
 
@@ -228,7 +291,7 @@ def test_daemon_launches_queued_runs_one_per_tenant(sandbox_factory, tmp_path, p
     warehouse = tmp_path / "warehouse.duckdb"
     instance, daemon, _ = production(sandbox_factory(tenant), warehouse)
     for _ in range(3):
-        daemon.launch("acme")
+        daemon.launch("default")
 
     records = wait_until_finished(instance, 3, daemon)
     assert [r.dagster_run.status for r in records] == [dg.DagsterRunStatus.SUCCESS] * 3, daemon.output()[-4000:]
@@ -245,8 +308,8 @@ def test_killed_run_worker_is_failed_and_the_tenants_next_run_starts(sandbox_fac
     server = sandbox_factory(tenant, faults=Faults(latency_seconds=(0.1, 0.2)))
     warehouse = tmp_path / "warehouse.duckdb"
     instance, daemon, _ = production(server, warehouse)
-    daemon.launch("acme")
-    daemon.launch("acme")  # the tenant's next run: queued behind the first
+    daemon.launch("default")
+    daemon.launch("default")  # the tenant's next run: queued behind the first
     first = started_run(instance, daemon)
     pid = wait_for(lambda: worker_pid(instance, first.run_id), timeout=60, what="the run worker's pid")
     wait_for_requests(server, 5)
@@ -274,11 +337,11 @@ def test_run_killed_with_nobody_watching_is_failed_by_run_monitoring(sandbox_fac
     warehouse = tmp_path / "warehouse.duckdb"
     instance, daemon, env = production(server, warehouse)
     max_runtime = 20  # seconds; production: run_monitoring.max_runtime_seconds in deploy/dagster.yaml
-    execute = subprocess.Popen(dagster_cli(env, "execute", "acme", **{"dagster/max_runtime": str(max_runtime)}),
+    execute = subprocess.Popen(dagster_cli(env, "execute", "default", **{"dagster/max_runtime": str(max_runtime)}),
                                env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     first = started_run(instance, daemon)
-    daemon.launch("acme")
+    daemon.launch("default")
     wait_for_requests(server, 5)
     os.killpg(execute.pid, signal.SIGKILL)
     execute.wait(timeout=30)

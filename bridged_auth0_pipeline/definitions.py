@@ -11,17 +11,13 @@ from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, build_sync_job
 from bridged_auth0_pipeline.orchestration.schedules import build_sync_schedule
 from bridged_auth0_pipeline.orchestration.sensors import build_rate_limit_rerun_sensor, build_tenants_sensor
 from bridged_auth0_pipeline.views.assets import playbook_views
-from bridged_auth0_pipeline.warehouse.assets import login_events_table, roles_tables, user_metadata_table, users_tables
+from bridged_auth0_pipeline.warehouse.assets import warehouse_tables
 from bridged_auth0_pipeline.warehouse.checks import warehouse_checks
 
 
 def build_definitions(settings: SyncSettings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[
-            staged_extraction,
-            users_tables, user_metadata_table, login_events_table, roles_tables,
-            playbook_views,
-        ],
+        assets=[staged_extraction, warehouse_tables, playbook_views],
         asset_checks=[warehouse_checks],
         jobs=[build_sync_job(settings)],
         schedules=[build_sync_schedule(settings)],

@@ -9,8 +9,9 @@ import dagster as dg
 
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
 from bridged_auth0_pipeline.warehouse.database import open_warehouse
-from bridged_auth0_pipeline.warehouse.loads import run_load
+from bridged_auth0_pipeline.warehouse.loads import execute_load
 from bridged_auth0_pipeline.warehouse.sql_files import read_sql, sql_files
+from bridged_auth0_pipeline.warehouse.transaction import transaction
 
 GROUP = "playbook_views"
 _FILE_NAME = re.compile(r"^\d+_(?P<schema>\w+?)__(?P<view>\w+)\.sql$")
@@ -50,14 +51,16 @@ VIEW_FILES = {_view_key(sql_file): sql_file for sql_file in sql_files("views")}
 @dg.multi_asset(specs=[_view_spec(sql_file) for sql_file in VIEW_FILES.values()], can_subset=True,
                 partitions_def=tenant_partitions)
 def playbook_views(context: dg.AssetExecutionContext, tenant: TenantResource):
-    """Every view, in file order (later views read earlier ones), in one step on one connection."""
+    """Every view, in file order (later views read earlier ones), in one step and one transaction:
+    readers never see some views of a new definition beside others of the old."""
+    selected = {key: sql_file for key, sql_file in VIEW_FILES.items() if key in context.selected_asset_keys}
     with open_warehouse(tenant.warehouse) as con:
-        for key, sql_file in VIEW_FILES.items():
-            if key not in context.selected_asset_keys:
-                continue
+        with transaction(con):
+            for sql_file in selected.values():
+                execute_load(con, sql_file, synced_at=datetime.now(timezone.utc))
+        for key in selected:
             # No row count: a view is computed when queried (and these depend on the clock), and counting
             # one at 1M users would run the whole query inside the sync's DuckDB memory limit.
-            run_load(con, sql_file, synced_at=datetime.now(timezone.utc))
             columns = con.execute(f"DESCRIBE {'.'.join(key.path)}").fetchall()
             yield dg.MaterializeResult(
                 asset_key=key,

@@ -1,4 +1,5 @@
-"""Run a load (sql/loads/*.sql) in one DuckDB transaction: all of it lands, or none of it."""
+"""Run a load (sql/loads/*.sql): its variables set, its SQL executed, inside the caller's transaction
+or (`run_load`) in one of its own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ from typing import Any
 import duckdb
 
 from bridged_auth0_pipeline.warehouse.sql_files import read_sql
+from bridged_auth0_pipeline.warehouse.transaction import transaction
+
+
+def execute_load(
+    con: duckdb.DuckDBPyConnection, sql_file: str, *, synced_at: datetime, variables: dict[str, Any] | None = None
+) -> None:
+    for name, value in {"synced_at": synced_at, **(variables or {})}.items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+    con.execute(read_sql(sql_file))
 
 
 def run_load(
@@ -19,19 +29,8 @@ def run_load(
     variables: dict[str, Any] | None = None,
     also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
-    """Set the file's variables, run it, run `also` (e.g. write a cursor), commit together."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for name, value in {"synced_at": synced_at, **(variables or {})}.items():
-            con.execute(f"SET VARIABLE {name} = ?", [value])
-        con.execute(read_sql(sql_file))
+    """One load and `also` (e.g. write a cursor) in one transaction of their own."""
+    with transaction(con):
+        execute_load(con, sql_file, synced_at=synced_at, variables=variables)
         if also is not None:
             also(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-def row_count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> int:
-    return con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]

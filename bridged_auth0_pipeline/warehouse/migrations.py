@@ -6,12 +6,12 @@ from __future__ import annotations
 import duckdb
 
 from bridged_auth0_pipeline.warehouse.sql_files import SQL_DIR, read_sql, sql_files
+from bridged_auth0_pipeline.warehouse.transaction import transaction
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Bring the schema up to date; returns the migrations applied now (none when current)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("CREATE SCHEMA IF NOT EXISTS auth0")
         con.execute(
             "CREATE TABLE IF NOT EXISTS auth0._schema_migrations (name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
@@ -24,10 +24,6 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
                 con.execute("INSERT INTO auth0._schema_migrations VALUES (?, now())", [name])
                 applied.append(name)
         _seed_log_event_types(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return applied
 
 

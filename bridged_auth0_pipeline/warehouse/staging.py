@@ -20,6 +20,8 @@ from typing import Any
 
 import duckdb
 
+from bridged_auth0_pipeline.warehouse.transaction import transaction
+
 # Log events and roles per insert. 1,000 rather than 5,000: 1M-user full run peak 526 MB instead of
 # 555–588 MB (benchmarks/run.py), at the same log pace within noise (46.4/s vs 46.6–47.6/s).
 BATCH_SIZE = 1000
@@ -51,8 +53,7 @@ def extraction_transaction(con: duckdb.DuckDBPyConnection, stream: str, mode: st
     """Replace the stream's staging with what the body stages, atomically."""
     extraction = Extraction(stream, mode)
     table, _ = STAGING_TABLES[stream]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {table}")
         if stream == "roles":
             con.execute("DELETE FROM auth0_staging.role_members")
@@ -63,10 +64,6 @@ def extraction_transaction(con: duckdb.DuckDBPyConnection, stream: str, mode: st
             [stream, extraction.mode, extraction.high_water, extraction.api_total,
              json.dumps(extraction.details or {}), datetime.now(timezone.utc)],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def stage_records(con: duckdb.DuckDBPyConnection, stream: str, records: Iterable[dict], extraction: Extraction) -> None:

@@ -62,18 +62,24 @@ def test_sigkill_at_several_points_never_corrupts_or_skips(sandbox_factory, tmp_
     home = tmp_path / "dagster_home"
 
     outcomes = []
-    # (requests served before the kill, extra delay): early in users, in logs, late in roles, and
-    # at growing delays after the last request — in the loads and the views.
-    for wave, (after, delay) in enumerate([(3, 0.0), (25, 0.0), (60, 0.0), (75, 0.3), (75, 0.8), (75, 1.5)]):
+    # Early in users, in logs, late in roles (requests served before the kill: a full sync of this
+    # tenant makes 47, and no sync has completed yet), then at growing delays after the loads' step
+    # starts — in the loads and the views.
+    kill_points = [(3, None, 0.0), (12, None, 0.0), (25, None, 0.0)]
+    kill_points += [(None, 'Started execution of step "warehouse_tables"', delay) for delay in (0.3, 0.8, 1.5)]
+    for wave, (after, marker, delay) in enumerate(kill_points):
         for user_id in sorted(tenant.users)[wave * 200:(wave + 1) * 200]:
             tenant.update_user(user_id, nickname=f"wave {wave}")
         for user_id in sorted(tenant.users)[:300]:
             tenant.add_log("s", user_id=user_id)
-        outcomes.append(run_and_kill(env, home, server, after, delay))
+        if marker is None:
+            outcomes.append(run_and_kill(env, home, server, after, delay))
+        else:
+            outcomes.append(run_and_kill_at(env, home, marker, delay))
         if warehouse.exists():
             assert_consistent(warehouse)
     print(f"kill outcomes: {outcomes}")
-    assert outcomes.count("killed") >= 4, outcomes
+    assert outcomes.count("killed") >= 5, outcomes
 
     process = dagster_job_execute(env, home)
     output, _ = process.communicate(timeout=300)

@@ -1,5 +1,10 @@
 """`bridged-auth0 sync`: the environment's tenant (or the built-in sandbox) through `dagster job
-execute`, one connected tenant (`--tenant KEY`) or all of them (`--all`) as real Dagster runs."""
+execute`, one connected tenant (`--tenant KEY`) or all of them (`--all`) as real Dagster runs.
+
+Each run's Dagster log goes to a file; the console shows what the streams do, the steps, and an
+end that says what happened: run id, rows per table, checks, where the warehouse is, what next —
+or, for a failed run, its cause and fix as the last lines.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bridged_auth0_pipeline.commands.follow import Outcome, follow, log_path
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
 
@@ -30,55 +36,69 @@ def sync_environment_tenant(settings: SyncSettings, sandbox_users: int) -> int:
         env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id, AUTH0_CLIENT_SECRET=secret)
         env.pop("AUTH0_AUDIENCE", None)
         print(f"AUTH0_DOMAIN is not set: syncing the built-in sandbox tenant ({sandbox_users} users) at {server.base_url}")
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "job", "execute", "-m", "bridged_auth0_pipeline.definitions", "-j", "auth0_sync"]
     try:
-        dagster = Path(sys.executable).with_name("dagster")
-        command = [str(dagster), "job", "execute", "-m", "bridged_auth0_pipeline.definitions", "-j", "auth0_sync"]
-        returncode = subprocess.call(command, env=env)
+        return _run_and_report("default", command, env, settings.duckdb_path)
     finally:
         if server is not None:
             server.__exit__(None, None, None)
-    if returncode != 0:
-        print(f"auth0_sync failed (exit {returncode}); the warehouse keeps its last consistent state.", file=sys.stderr)
-        return returncode
-    print_row_counts(settings.duckdb_path)
-    return 0
 
 
 def sync_tenant(key: str) -> int:
-    """One tenant's auth0_sync as a real run in the Dagster instance (DAGSTER_HOME, else a throwaway one);
-    the last line printed is its outcome."""
-    import dagster as dg
+    """One connected tenant's auth0_sync as a real run in the Dagster instance; the last line printed
+    is its outcome (`sync --all` shows it)."""
+    tenant = TenantDirectory(SyncSettings.from_env()).tenant(key)
+    command = [sys.executable, "-m", "bridged_auth0_pipeline.commands.run_tenant", key]
+    return _run_and_report(key, command, dict(os.environ), tenant.warehouse_path)
 
-    from bridged_auth0_pipeline.definitions import auth0_sync_job, defs  # noqa: F401 - loads the code location
-    from bridged_auth0_pipeline.orchestration.jobs import sync_asset_keys, tenant_tags
-    from bridged_auth0_pipeline.orchestration.sensors import failure_cause
 
-    settings = SyncSettings.from_env()
-    tenant = TenantDirectory(settings).tenant(key)
-    selection = sorted(sync_asset_keys(tenant.settings) & sync_asset_keys(settings), key=str)
+def _run_and_report(key: str, command: list[str], env: dict[str, str], warehouse: str) -> int:
+    log = log_path(f"sync-{key}")
+    print(f"{key}: syncing (Dagster's full log: {log})", flush=True)
     started = time.monotonic()
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    with instance:
-        result = dg.execute_job(dg.reconstructable(auth0_sync_job), instance, tags=tenant_tags(key),
-                                asset_selection=selection)
-        seconds = time.monotonic() - started
-        if not result.success:
-            print(f"{key}: FAILED in {seconds:.1f} s (run {result.run_id}): {failure_cause(instance, result.run_id)}")
-            return 1
-    print_row_counts(tenant.warehouse_path)
-    print(f"{key}: synced in {seconds:.1f} s (run {result.run_id}) into {tenant.warehouse_path}")
+    outcome = follow(command, env, log)
+    seconds = time.monotonic() - started
+    run = f"run {outcome.run_id}" if outcome.run_id else "no run was created"
+    checks = f"checks: {len(outcome.checks_passed)} passed, {len(outcome.checks_failed)} failed"
+    if outcome.checks_failed:
+        checks += f" ({', '.join(outcome.checks_failed)})"
+    if outcome.returncode != 0:
+        print(f"\n{checks}. Full log: {log}")
+        print(f"The warehouse {warehouse} keeps its last consistent state.")
+        print(f"{key}: FAILED in {seconds:.1f} s ({run}): {_cause(outcome)}")
+        return 1
+    print_row_counts(warehouse)
+    print(f"\n{checks}.")
+    print("Next:")
+    print(f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
+          ".sql('SELECT segment, count(*) FROM playbooks.nurture GROUP BY ALL'))\"")
+    print("  make dev                                  # the Dagster UI: lineage, checks, run history")
+    print("  .venv/bin/bridged-auth0 user <user_id or email>" + ("" if key == "default" else f" --tenant {key}"))
+    print(f"{key}: synced in {seconds:.1f} s ({run}) into {warehouse}")
     return 0
 
 
+def _cause(outcome: Outcome) -> str:
+    """The failed run's cause, as the instance recorded it (the message carries the fix)."""
+    if outcome.run_id and os.environ.get("DAGSTER_HOME"):
+        import dagster as dg
+
+        from bridged_auth0_pipeline.orchestration.sensors import failure_cause
+
+        with dg.DagsterInstance.get() as instance:
+            if instance.has_run(outcome.run_id):
+                return " ".join(failure_cause(instance, outcome.run_id).split())
+    return " ".join((outcome.failure or f"exit status {outcome.returncode}; see the log").split())
+
+
 def sync_all(parallel: int) -> int:
-    """Every tenant, `parallel` at a time, each in its own process (its log beside its warehouse);
-    one line per tenant as it finishes."""
+    """Every tenant, `parallel` at a time, each in its own process; one line per tenant as it finishes."""
     directory = TenantDirectory(SyncSettings.from_env())
     keys = directory.keys()
     if not keys:
         print("No tenant to sync: connect one with `bridged-auth0 connect`, or set AUTH0_DOMAIN.")
         return 0
-
     if os.environ.get("DAGSTER_HOME"):  # create the instance's storage once: processes racing to create it fail
         import dagster as dg
 
@@ -86,14 +106,11 @@ def sync_all(parallel: int) -> int:
             instance.get_runs(limit=1)
 
     def run(key: str) -> int:
-        log = Path(directory.tenant(key).warehouse_path).with_suffix(".sync.log")
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as out:
-            code = subprocess.call([sys.executable, "-m", "bridged_auth0_pipeline.cli", "sync", "--tenant", key],
-                                   stdout=out, stderr=subprocess.STDOUT)
-        lines = log.read_text(errors="replace").strip().splitlines()
-        print(f"{lines[-1] if lines else f'{key}: exited {code}'}   (log: {log})", flush=True)
-        return code
+        command = [sys.executable, "-m", "bridged_auth0_pipeline.cli", "sync", "--tenant", key]
+        result = subprocess.run(command, capture_output=True, text=True)
+        lines = (result.stdout + result.stderr).strip().splitlines()
+        print(lines[-1] if lines else f"{key}: exited {result.returncode}", flush=True)
+        return result.returncode
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         codes = list(pool.map(run, keys))

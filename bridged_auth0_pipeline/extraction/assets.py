@@ -7,7 +7,9 @@ connection and transaction (one process, so DuckDB's one-writer rule holds).
 """
 
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +27,26 @@ STAGED_ROLES = dg.AssetKey(["auth0_staging", "roles"])
 def users_spool(warehouse_path: str) -> Path:
     """Where the users extraction's NDJSON waits for DuckDB's reader: beside the warehouse file."""
     return Path(f"{warehouse_path}.users-staging.ndjson")
+
+
+PROGRESS_EVERY_SECONDS = 5.0
+
+
+def _with_progress(log, client, future: Future):
+    """The future's result; meanwhile a `progress:` line every few seconds (requests by rate-limit
+    group and the pace), which `bridged-auth0 sync` shows while the streams run."""
+    started, last = time.monotonic(), None
+    while True:
+        try:
+            return future.result(timeout=PROGRESS_EVERY_SECONDS)
+        except FuturesTimeout:
+            stats = client.stats
+            counts = ", ".join(f"{group} {count:,}" for group, count in sorted(stats.by_endpoint.items()))
+            total = stats.management_requests
+            if total != last:
+                pace = total / max(time.monotonic() - started, 1e-9)
+                log.info(f"progress: {total:,} Management API requests ({counts}), {pace:.1f} requests/s")
+                last = total
 
 
 def _spec(key: dg.AssetKey, description: str, deps=()) -> dg.AssetSpec:
@@ -67,7 +89,7 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
         for key in (STAGED_LOGIN_EVENTS, STAGED_USERS, STAGED_ROLES):  # report each stream as it is done
             if key in futures:
                 try:
-                    metadata = futures[key].result()
+                    metadata = _with_progress(context.log, client, futures[key])
                 except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others report
                     errors.append(exc)
                     continue

@@ -106,7 +106,7 @@ def dispatch(args: argparse.Namespace) -> int:
     from bridged_auth0_pipeline.config.tenants import TenantDirectory
     from bridged_auth0_pipeline.support.user_answer import answer_user
 
-    client = TenantDirectory(SyncSettings.from_env()).tenant(args.tenant).client()
+    client = TenantDirectory(SyncSettings.from_env()).tenant(args.tenant).client(interactive=True)
     return answer_user(args.user, client, as_json=args.json)
 
 

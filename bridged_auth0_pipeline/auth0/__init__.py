@@ -8,6 +8,7 @@ from bridged_auth0_pipeline.auth0.errors import (
     Auth0AuthenticationError,
     Auth0AuthorizationError,
     Auth0BadRequestError,
+    Auth0ConnectionError,
     Auth0ConfigError,
     Auth0Error,
     Auth0LogRetentionError,
@@ -20,5 +21,5 @@ from bridged_auth0_pipeline.auth0.errors import (
 __all__ = [
     "Auth0Client", "Auth0Connection", "Auth0Error", "Auth0ConfigError", "Auth0AuthenticationError",
     "Auth0AudienceError", "Auth0AuthorizationError", "Auth0ScopeError", "Auth0NotFoundError",
-    "Auth0BadRequestError", "Auth0LogRetentionError", "Auth0ServerError", "Auth0RateLimitError",
+    "Auth0BadRequestError", "Auth0ConnectionError", "Auth0LogRetentionError", "Auth0ServerError", "Auth0RateLimitError",
 ]

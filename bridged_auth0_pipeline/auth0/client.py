@@ -40,10 +40,12 @@ class Auth0Client:
         audience: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         max_rate_limit_wait_seconds: float = 300.0,
+        interactive: bool = False,
     ) -> "Auth0Client":
         connection = Auth0Connection.from_settings(domain, audience)
         session = Auth0Session(
-            connection, client_id or "", client_secret or "", max_rate_limit_wait_seconds=max_rate_limit_wait_seconds
+            connection, client_id or "", client_secret or "", max_rate_limit_wait_seconds=max_rate_limit_wait_seconds,
+            interactive=interactive,
         )
         return cls(session, page_size=page_size)
 

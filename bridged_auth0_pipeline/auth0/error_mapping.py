@@ -17,6 +17,7 @@ from bridged_auth0_pipeline.auth0.errors import (
     Auth0AuthenticationError,
     Auth0AuthorizationError,
     Auth0BadRequestError,
+    Auth0ConnectionError,
     Auth0Error,
     Auth0NotFoundError,
     Auth0ScopeError,
@@ -92,3 +93,30 @@ def management_error(response: httpx.Response, method: str, path: str) -> Auth0E
     if status == 400:
         return Auth0BadRequestError(f"Bad request (400 on {where}): {message!r} [{code}].", error_code=code)
     return Auth0Error(f"Auth0 answered {status} on {where}: {message!r} [{code}].")
+
+
+def connection_error(exc: httpx.TransportError, base_url: str, fix: str) -> Auth0ConnectionError:
+    """Name what failed before any HTTP answer: DNS, a refused connection, TLS, or silence.
+    `fix` says where the domain was set (the command's flag or variable)."""
+    text = " ".join(str(link) for link in _chain(exc))
+    if any(marker in text for marker in ("Name or service not known", "nodename nor servname", "name resolution",
+                                         "getaddrinfo", "No address associated")):
+        what = f"the host name of {base_url} does not resolve (DNS lookup failed)"
+    elif "Connection refused" in text or "Errno 111" in text:
+        what = f"nothing accepts connections at {base_url} (connection refused)"
+    elif any(marker in text for marker in ("SSL", "TLS", "CERTIFICATE", "certificate")):
+        reason = next((str(link) for link in _chain(exc) if "SSL" in str(link) or "certificate" in str(link)), text)
+        what = f"the TLS handshake with {base_url} failed ({reason.strip()[:160]})"
+    elif isinstance(exc, httpx.TimeoutException):
+        what = f"{base_url} did not answer in time ({type(exc).__name__})"
+    else:
+        what = f"the connection to {base_url} failed ({type(exc).__name__}: {str(exc)[:160]})"
+    return Auth0ConnectionError(f"Cannot reach Auth0: {what}. Fix: {fix}")
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__

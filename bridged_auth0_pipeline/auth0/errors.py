@@ -63,6 +63,10 @@ class Auth0ServerError(Auth0Error):
     """5xx, timeouts, dropped connections or unreadable bodies that outlasted the retries."""
 
 
+class Auth0ConnectionError(Auth0ServerError):
+    """The tenant's host could not be reached: DNS, a refused connection, TLS, or no answer."""
+
+
 class Auth0RateLimitError(Auth0Error):
     """HTTP 429 outlasted BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS.
 

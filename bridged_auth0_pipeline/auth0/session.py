@@ -33,6 +33,11 @@ RETRYABLE_STATUS = {500, 502, 503, 504}
 # Renew this long before Auth0's expires_in runs out, so no request carries a dying token.
 TOKEN_RENEW_MARGIN_SECONDS = 60.0
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# A person waiting at a prompt (`bridged-auth0 user`, `connect`, `test`) hears within seconds that
+# the host cannot be reached; syncs keep their retries, which ride out a network blip.
+INTERACTIVE_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+DOMAIN_FIX = ("check the tenant domain (AUTH0_DOMAIN, or the tenant's --domain in `bridged-auth0 connect`): "
+              "e.g. dev-abc123.us.auth0.com, reachable from this machine.")
 
 
 class Secret:
@@ -97,14 +102,16 @@ class Auth0Session:
         client_secret: str,
         *,
         max_rate_limit_wait_seconds: float = 300.0,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout | None = None,
         transport: httpx.BaseTransport | None = None,
+        interactive: bool = False,
     ):
         if not client_id or not client_id.strip():
             raise Auth0ConfigError(f"AUTH0_CLIENT_ID is not set. Fix: copy the Client ID from the M2M application's Settings tab.")
         if not client_secret:
             raise Auth0ConfigError("AUTH0_CLIENT_SECRET is not set. Fix: copy the Client Secret from the M2M application's Settings tab.")
         self.connection = connection
+        self.interactive = interactive
         self._client_id = client_id.strip()
         self._client_secret = Secret(client_secret)
         self._token: Secret | None = None
@@ -116,7 +123,7 @@ class Auth0Session:
         # verify=True always: TLS is never switched off; loopback is http:// and needs none.
         self._http = httpx.Client(
             base_url=connection.base_url,
-            timeout=timeout,
+            timeout=timeout or (INTERACTIVE_TIMEOUT if interactive else DEFAULT_TIMEOUT),
             transport=transport,
             headers={"User-Agent": "bridged-auth0-pipeline"},
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
@@ -222,6 +229,9 @@ class Auth0Session:
             except httpx.TransportError as exc:  # timeouts, refused/dropped connections, truncated bodies
                 response, failure = None, f"{type(exc).__name__}"
                 self.pacer.abandon(ticket)
+                unreachable = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                if unreachable and (self.interactive or transient_failures >= MAX_TRANSIENT_RETRIES):
+                    raise error_mapping.connection_error(exc, self.connection.base_url, DOMAIN_FIX) from None
             except BaseException:
                 self.pacer.abandon(ticket)  # e.g. the token could not be had: nothing is in flight
                 raise

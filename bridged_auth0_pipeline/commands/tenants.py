@@ -51,7 +51,7 @@ def check_connection(tenant: Tenant) -> str:
     if expired:
         raise SettingsError(expired)
     data_objects = tenant.settings.data_objects
-    with tenant.client() as client:
+    with tenant.client(interactive=True) as client:
         session = client.session
         reads = ["users"]
         session.get_json("users", {"per_page": 1, "page": 0, "search_engine": "v3", "fields": "user_id"})

@@ -34,24 +34,25 @@ class Tenant:
     def warehouse_path(self) -> str:
         return self.settings.duckdb_path
 
-    def client(self) -> Auth0Client:
-        """An Auth0 client with this tenant's credentials (decrypted here, held only in memory)."""
+    def client(self, *, interactive: bool = False) -> Auth0Client:
+        """An Auth0 client with this tenant's credentials (decrypted here, held only in memory).
+        `interactive`: a person waits, so an unreachable host fails within seconds, named."""
         settings = self.settings
         if self.stored is None:  # the environment's tenant: today's variables, read at run time
             return Auth0Client.connect(
                 os.environ.get("AUTH0_DOMAIN"), os.environ.get("AUTH0_CLIENT_ID"), os.environ.get("AUTH0_CLIENT_SECRET"),
                 audience=settings.audience, page_size=settings.page_size,
-                max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds,
+                max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds, interactive=interactive,
             )
         secret = SecretBox.from_env().decrypt(self.stored.secret_encrypted, owner=self.key)
         if self.method == "client_credentials":
             return Auth0Client.connect(
                 self.domain, self.client_id, secret, audience=settings.audience, page_size=settings.page_size,
-                max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds,
+                max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds, interactive=interactive,
             )
         session = ManagementTokenSession(
             Auth0Connection.from_settings(self.domain, settings.audience), secret, tenant=self.key,
-            max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds,
+            max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds, interactive=interactive,
         )
         return Auth0Client(session, page_size=settings.page_size)
 

@@ -24,7 +24,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 dev: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev
+	$(VENV)/bin/bridged-auth0 dev $(DEV_ARGS)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)

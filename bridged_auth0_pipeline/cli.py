@@ -5,6 +5,7 @@
   bridged-auth0 connect KEY --domain D ...    connect a customer's Auth0 tenant (secret on stdin)
   bridged-auth0 tenants | test KEY | disconnect KEY [--purge] | settings KEY [...]
   bridged-auth0 keygen | rotate-key           the key that encrypts stored secrets
+  bridged-auth0 dev [DAGSTER DEV ARGS]        the Dagster UI and daemon (with the sandbox if no tenant is set)
   bridged-auth0 sandbox                       serve the local Auth0 sandbox in the foreground
   bridged-auth0 user ID [--tenant KEY]        "what is this user's authentication method?", live from Auth0
 """
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("keygen", help="print a new BRIDGED_SECRET_KEY")
     commands.add_parser("rotate-key", help="re-encrypt every stored secret with the first BRIDGED_SECRET_KEY")
 
+    commands.add_parser("dev", help="the Dagster UI and daemon (the sandbox when no tenant is configured)",
+                        add_help=False)
     commands.add_parser("sandbox", help="serve the local Auth0 sandbox", add_help=False)
     user = commands.add_parser("user", help="show a user's authentication methods, live from Auth0")
     user.add_argument("user", help="an Auth0 user_id (provider|id) or an email address")
@@ -70,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             from bridged_auth0_pipeline.sandbox.cli import run_sandbox
 
             return run_sandbox(rest)
+        if args.command == "dev":
+            from bridged_auth0_pipeline.commands.dev import run_dev
+
+            return run_dev(rest)
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return dispatch(args)

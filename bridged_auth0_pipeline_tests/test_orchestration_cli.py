@@ -10,13 +10,15 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 import yaml
 
-from bridged_auth0_pipeline_tests.conftest import REPO_ROOT, SECRET
+from bridged_auth0_pipeline_tests.conftest import REPO_ROOT, SECRET, query
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 LOCATION = "bridged_auth0_pipeline"
@@ -55,31 +57,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dagster_dev(tmp_path):
-    """`dagster dev` (webserver + daemon) from the repo root, as `make dev` starts it; killed at the end."""
-    home = tmp_path / "dagster_home"
-    env = cli_env(home, BRIDGED_CONNECTIONS_PATH=str(tmp_path / "connections.db"), AUTH0_CLIENT_SECRET=SECRET, AUTH0_CLIENT_ID="client-id", AUTH0_DOMAIN="127.0.0.1:9",
-                  BRIDGED_SYNC_FREQUENCY="weekly", BRIDGED_USER_FILTER="active", BRIDGED_RATE_LIMIT_MAX_RERUNS="2")
+@contextmanager
+def serving(command: list[str], env: dict[str, str], log_path: Path):
+    """Start a `dagster dev`-like command from the repo root; yield its base URL once it serves; kill it."""
     port = free_port()
-    log = (tmp_path / "dagster_dev.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
-        [DAGSTER, "dev", "-h", "127.0.0.1", "-p", str(port)],
+        [*command, "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
-            assert process.poll() is None, (tmp_path / "dagster_dev.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             try:
                 if httpx.get(f"{base}/server_info", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline, "dagster dev did not serve /server_info within 60 s"
+            assert time.monotonic() < deadline, "the UI did not serve /server_info within 90 s"
             time.sleep(0.5)
-        yield base, home, tmp_path / "dagster_dev.log"
+        yield base
     finally:
         # SIGINT lets dagster dev stop its webserver and daemon; then nothing of the group may remain
         # (its code servers outlive it otherwise).
@@ -94,6 +93,17 @@ def dagster_dev(tmp_path):
             pass
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def dagster_dev(tmp_path):
+    """`dagster dev` (webserver + daemon) from the repo root with a tenant configured; killed at the end."""
+    home = tmp_path / "dagster_home"
+    env = cli_env(home, BRIDGED_CONNECTIONS_PATH=str(tmp_path / "connections.db"), AUTH0_CLIENT_SECRET=SECRET,
+                  AUTH0_CLIENT_ID="client-id", AUTH0_DOMAIN="127.0.0.1:9",
+                  BRIDGED_SYNC_FREQUENCY="weekly", BRIDGED_USER_FILTER="active", BRIDGED_RATE_LIMIT_MAX_RERUNS="2")
+    with serving([DAGSTER, "dev"], env, tmp_path / "dagster_dev.log") as base:
+        yield base, home, tmp_path / "dagster_dev.log"
 
 
 def graphql(base: str, query: str, variables: dict | None = None) -> dict:
@@ -170,3 +180,40 @@ def test_dagster_dev_loads_the_code_location_with_schedule_sensor_settings_and_i
     assert latest[0]["status"] == "SKIPPED"
     assert latest[0]["skipReason"] == "default: the latest auth0_sync run did not fail."
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+LAUNCH = """mutation ($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
+  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } ... on InvalidSubsetError { message }
+  ... on RunConfigValidationInvalid { errors { message } } } }"""
+RUN_STATUS = """query ($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"""
+
+
+@pytest.mark.slow
+def test_make_dev_with_no_tenant_serves_the_sandbox_and_a_run_of_default_succeeds(tmp_path):
+    """`make dev` from a fresh clone: no AUTH0_* and nothing connected. It serves the sandbox, the
+    tenants sensor adds the `default` partition, and a run launched from the UI syncs it."""
+    home = tmp_path / "dagster_home"
+    env = cli_env(home, BRIDGED_CONNECTIONS_PATH=str(tmp_path / "connections.db"),
+                  BRIDGED_DUCKDB_PATH=str(tmp_path / "warehouse.duckdb"))
+    log = tmp_path / "make_dev.log"
+    with serving([str(Path(sys.executable).with_name("bridged-auth0")), "dev"], env, log) as base:
+        assert "the UI syncs the built-in sandbox tenant (1000 users)" in log.read_text()
+        deadline = time.monotonic() + 90
+        while True:
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                if "default" in instance.get_dynamic_partitions("tenants"):
+                    break
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(1)
+        params = {"selector": {**REPOSITORY, "jobName": "auth0_sync"}, "mode": "default",
+                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "default"},
+                                                 {"key": "bridged/tenant", "value": "default"}]}}
+        launched = graphql(base, LAUNCH, {"params": params})["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        deadline = time.monotonic() + 180
+        while (status := graphql(base, RUN_STATUS, {"id": run_id})["runOrError"]["status"]) not in ("SUCCESS", "FAILURE"):
+            assert time.monotonic() < deadline, status
+            time.sleep(1)
+        assert status == "SUCCESS", log.read_text()[-3000:]
+    assert query(tmp_path / "warehouse.duckdb", "SELECT count(*) FROM auth0.users") == [(1000,)]

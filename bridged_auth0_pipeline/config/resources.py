@@ -1,5 +1,6 @@
 """The Dagster resource every asset uses: the run's tenant (settings, warehouse, Auth0 client)."""
 
+import os
 from typing import Optional
 
 import dagster as dg
@@ -62,6 +63,14 @@ class TenantResource(dg.ConfigurableResource):
     def get_client(self) -> Auth0Client:
         """One client per run: the token is fetched once and reused by every asset."""
         if self._client is None:
+            if self.tenant.stored is None and not os.environ.get("AUTH0_DOMAIN", "").strip():
+                raise dg.Failure(
+                    "No Auth0 tenant is configured for this run (the environment's tenant `default` needs AUTH0_DOMAIN). "
+                    "Fix: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET where the daemon and runs start, "
+                    "connect a tenant with `bridged-auth0 connect` and run its partition, or start the UI with "
+                    "`make dev`, which serves the built-in sandbox when no tenant is configured.",
+                    allow_retries=False,
+                )
             expired = self.tenant.expired_token_message()
             if expired:
                 raise dg.Failure(expired, allow_retries=False)

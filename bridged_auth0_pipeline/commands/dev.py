@@ -1,0 +1,42 @@
+"""`bridged-auth0 dev` (`make dev`): the Dagster UI and daemon, with a tenant to look at.
+
+With no tenant configured (no AUTH0_DOMAIN, nothing connected) it serves the built-in sandbox —
+the same tenant as `make sync` — for as long as the UI runs, and points the environment's tenant
+at it; otherwise `dagster dev` starts as is.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from bridged_auth0_pipeline.commands.sync import DEMO_USERS
+from bridged_auth0_pipeline.config.settings import SyncSettings
+from bridged_auth0_pipeline.config.tenants import TenantDirectory
+
+
+def run_dev(dagster_args: list[str]) -> int:
+    env = dict(os.environ)
+    server = None
+    if not TenantDirectory(SyncSettings.from_env()).keys():
+        from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
+
+        secret = secrets.token_urlsafe(24)
+        server = SandboxServer(SandboxTenant.generate(users=DEMO_USERS, seed=7), client_secret=secret)
+        server.__enter__()
+        env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id, AUTH0_CLIENT_SECRET=secret)
+        env.pop("AUTH0_AUDIENCE", None)
+        print(f"No tenant is configured: the UI syncs the built-in sandbox tenant ({DEMO_USERS} users) at "
+              f"{server.base_url} while it runs. Set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or "
+              "`bridged-auth0 connect`, to use a real tenant.", flush=True)
+    dagster = Path(sys.executable).with_name("dagster")
+    try:
+        return subprocess.call([str(dagster), "dev", *dagster_args], env=env)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if server is not None:
+            server.__exit__(None, None, None)

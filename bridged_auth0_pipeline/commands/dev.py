@@ -25,7 +25,7 @@ def run_dev(dagster_args: list[str]) -> int:
         from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
 
         secret = secrets.token_urlsafe(24)
-        server = SandboxServer(SandboxTenant.generate(users=DEMO_USERS, seed=7), client_secret=secret)
+        server = SandboxServer(SandboxTenant.demo(users=DEMO_USERS), client_secret=secret)
         server.__enter__()
         env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id, AUTH0_CLIENT_SECRET=secret)
         env.pop("AUTH0_AUDIENCE", None)

@@ -31,7 +31,7 @@ def sync_environment_tenant(settings: SyncSettings, sandbox_users: int) -> int:
         from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
 
         secret = secrets.token_urlsafe(24)  # a throwaway credential, handed to the job in its environment only
-        server = SandboxServer(SandboxTenant.generate(users=sandbox_users, seed=7), client_secret=secret)
+        server = SandboxServer(SandboxTenant.demo(users=sandbox_users), client_secret=secret)
         server.__enter__()
         env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id, AUTH0_CLIENT_SECRET=secret)
         env.pop("AUTH0_AUDIENCE", None)

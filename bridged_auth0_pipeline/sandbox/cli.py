@@ -63,9 +63,8 @@ def export_lines(server: SandboxServer, args: argparse.Namespace, pid: int | Non
 
 def start_server(args: argparse.Namespace) -> tuple[SandboxServer, SandboxTenant, float]:
     started = time.monotonic()
-    tenant = SandboxTenant.generate(users=args.users, seed=args.seed,
-                                    shared_timestamp_users=args.shared_timestamp_users,
-                                    logs_per_user=args.logs_per_user)
+    tenant = SandboxTenant.demo(users=args.users, seed=args.seed, shared_timestamp_users=args.shared_timestamp_users,
+                                logs_per_user=args.logs_per_user)
     server = SandboxServer(tenant, client_id=args.client_id, client_secret=args.client_secret,
                            host=args.host, port=args.port, rate_limit=args.plan)
     server.start()  # OSError when the port is taken

@@ -6,12 +6,14 @@ secret or a token: only the HTTP status, the endpoint path and Auth0's own error
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 DASHBOARD_APP = "Auth0 Dashboard → Applications → Applications → <your Machine-to-Machine app>"
 DASHBOARD_GRANTS = (
     "Auth0 Dashboard → Applications → APIs → Auth0 Management API → Machine to Machine Applications"
 )
+_RESET_AT = re.compile(r"reset_at=(\S+?Z)")
 REQUIRED_SCOPES = ("read:users", "read:user_idp_tokens", "read:logs", "read:roles")
 
 
@@ -85,6 +87,12 @@ class Auth0RateLimitError(Auth0Error):
             "BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS, or ask Auth0 for a higher rate limit; the re-run "
             "sensor retries after the reset."
         )
+
+
+def parse_reset(message: str) -> datetime | None:
+    """The reset_at=<time> an Auth0RateLimitError's message carries (format_reset wrote it)."""
+    match = _RESET_AT.search(message or "")
+    return datetime.fromisoformat(match.group(1).replace("Z", "+00:00")) if match else None
 
 
 def format_reset(reset_at: datetime) -> str:

@@ -27,6 +27,7 @@ from bridged_auth0_pipeline.auth0.errors import Auth0BadRequestError, Auth0LogRe
 from bridged_auth0_pipeline.auth0.in_flight import interleave, walks_to_fill_the_bucket
 from bridged_auth0_pipeline.auth0.pagination import link_next_from
 from bridged_auth0_pipeline.auth0.session import Auth0Session
+from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def _lane_start_days(first: list[dict], now: datetime) -> list[str]:
     one a day (log search only takes whole days, so a backlog within one day stays a single walk).
     Many small lanes, more than the walks in flight, keep every walk busy until near the end.
     """
-    dates = sorted(d for d in (_parse_date(event.get("date")) for event in first) if d is not None)
+    dates = sorted(d for d in (parse_timestamp(event.get("date")) for event in first) if d is not None)
     if len(dates) < 2 or now <= dates[-1]:
         return []
     page_span = max(dates[-1] - dates[0], timedelta(milliseconds=1))
@@ -133,14 +134,6 @@ def _first_log_ids_of(session: Auth0Session, days: list[str], *, after: str, wal
         log.warning("Log search refused the lane query (%s); reading the log backlog as one walk.", exc)
         return []
     return sorted(log_id for log_id in found if log_id > after)
-
-
-def _parse_date(value) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _server_now(headers) -> datetime:

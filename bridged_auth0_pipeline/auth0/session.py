@@ -107,7 +107,7 @@ class Auth0Session:
         interactive: bool = False,
     ):
         if not client_id or not client_id.strip():
-            raise Auth0ConfigError(f"AUTH0_CLIENT_ID is not set. Fix: copy the Client ID from the M2M application's Settings tab.")
+            raise Auth0ConfigError("AUTH0_CLIENT_ID is not set. Fix: copy the Client ID from the M2M application's Settings tab.")
         if not client_secret:
             raise Auth0ConfigError("AUTH0_CLIENT_SECRET is not set. Fix: copy the Client Secret from the M2M application's Settings tab.")
         self.connection = connection

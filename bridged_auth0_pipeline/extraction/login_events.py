@@ -8,12 +8,11 @@ tells them apart: a 404 means the cursor's event is gone, hence so may be the ev
 The gap (cursor, oldest retained event, size in seconds) is recorded for the `login_cursor_gap` check.
 """
 
-from datetime import datetime
-
 from bridged_auth0_pipeline.auth0 import Auth0LogRetentionError
 from bridged_auth0_pipeline.extraction.common import HighWater, request_metadata
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.state import read_state
+from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 
 
 DESCRIPTION = "Auth0 tenant log events (every type) after the stored log_id cursor, as fetched by the last run."
@@ -68,9 +67,8 @@ def _retention_gap(con, cursor: str, first: list[dict], detected_by: str) -> dic
         "oldest_available_date": oldest.get("date"),
         "detected_by": detected_by,
     }
-    try:
-        oldest_date = datetime.fromisoformat(oldest["date"].replace("Z", "+00:00"))
-    except (KeyError, AttributeError, ValueError):
+    oldest_date = parse_timestamp(oldest.get("date"))
+    if oldest_date is None:
         return gap
     if cursor_date is not None:
         size = oldest_date - cursor_date

@@ -11,6 +11,7 @@ from bridged_auth0_pipeline.extraction.common import request_metadata
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_user_lines
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
+from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 
 # Auth0's user search is eventually consistent (seconds): re-read this much before the cursor so a
 # user indexed late is not missed. The merge is idempotent, so the overlap costs nothing but a read.
@@ -26,7 +27,7 @@ def plan_users_extraction(state: StreamState, sync: SyncSettings, now: datetime)
     last_full = state.details.get("last_full_at")
     if last_full is None or now - datetime.fromisoformat(last_full) >= timedelta(days=sync.full_sync_every_days):
         return "full", None, f"reconciliation due (every {sync.full_sync_every_days} days)"
-    since = datetime.fromisoformat(state.cursor.replace("Z", "+00:00")) - SEARCH_INDEX_LAG
+    since = parse_timestamp(state.cursor) - SEARCH_INDEX_LAG
     return "incremental", since.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"), "cursor"
 
 

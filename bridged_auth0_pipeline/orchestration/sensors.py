@@ -7,7 +7,6 @@ run and either requests the re-run of that tenant's partition (run_key = parent 
 requested once) or says why not. One tenant's failure never holds back another's re-run.
 """
 
-import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -18,13 +17,13 @@ from bridged_auth0_pipeline.config.resources import TENANT_TAG, TENANTS_PARTITIO
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
 from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, sync_asset_keys, tenant_tags
+from bridged_auth0_pipeline.auth0.errors import parse_reset
 
 RATE_LIMIT_RERUN_SENSOR = "auth0_rate_limit_rerun_sensor"
 TENANTS_SENSOR = "auth0_tenants_sensor"
 RATE_LIMIT_ERROR = "Auth0RateLimitError"
 ATTEMPT_TAG = "bridged/rate_limit_rerun_attempt"
 RESET_AT_TAG = "bridged/rate_limit_reset_at"
-_RESET_AT = re.compile(r"reset_at=(\S+?Z)")
 # Every status in which a run may still write the warehouse (a canceling run still holds the file).
 IN_PROGRESS = [
     DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
@@ -52,8 +51,7 @@ def reset_in_error(error) -> datetime | None:
     """The reset_at of an Auth0RateLimitError anywhere in a SerializableErrorInfo's chain, else None."""
     for link in _error_chain(error):
         if link.cls_name == RATE_LIMIT_ERROR or f"{RATE_LIMIT_ERROR}:" in (link.message or ""):
-            match = _RESET_AT.search(link.message or "")
-            return datetime.fromisoformat(match.group(1).replace("Z", "+00:00")) if match else _utcnow()
+            return parse_reset(link.message) or _utcnow()
     return None
 
 

@@ -26,6 +26,7 @@ from bridged_auth0_pipeline.auth0 import (
     Auth0NotFoundError,
 )
 from bridged_auth0_pipeline.auth0.error_mapping import USER_ID_FORMAT
+from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 
 FIELDS = ["user_id", "email", "email_verified", "phone_number", "name", "identities", "multifactor",
           "last_login", "logins_count", "blocked"]
@@ -87,16 +88,6 @@ def _method(provider: str | None, connection: str | None, kind: str | None) -> d
     return {"provider": provider, "connection": connection, "type": kind, "label": label(provider, kind)}
 
 
-def _parse_time(value) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
 def read_events(client: Auth0Client, user_id: str) -> tuple[list[dict] | None, str | None]:
     """The user's newest log events, newest first; (None, why) when they cannot be read."""
     events: list[dict] = []
@@ -107,8 +98,8 @@ def read_events(client: Auth0Client, user_id: str) -> tuple[list[dict] | None, s
                 break
     except Auth0AuthorizationError:
         return None, "the login history could not be read (the application lacks the read:logs scope)"
-    events = [e for e in events if isinstance(e, dict) and _parse_time(e.get("date"))]
-    events.sort(key=lambda e: (_parse_time(e["date"]), str(e.get("log_id") or "")), reverse=True)
+    events = [e for e in events if isinstance(e, dict) and parse_timestamp(e.get("date"))]
+    events.sort(key=lambda e: (parse_timestamp(e["date"]), str(e.get("log_id") or "")), reverse=True)
     return events, None
 
 
@@ -146,7 +137,7 @@ def describe(user: dict, events: list[dict] | None = None, events_note: str | No
     else:
         mfa_enrolled, mfa_source = False, None
 
-    profile_login, event_login = _parse_time(user.get("last_login")), _parse_time((last_login_method or {}).get("at"))
+    profile_login, event_login = parse_timestamp(user.get("last_login")), parse_timestamp((last_login_method or {}).get("at"))
     last_login = user.get("last_login")
     if event_login and (profile_login is None or event_login > profile_login):
         last_login = last_login_method["at"]
@@ -170,7 +161,7 @@ def describe(user: dict, events: list[dict] | None = None, events_note: str | No
 
 
 def _when(value: str | None, now: datetime) -> str:
-    moment = _parse_time(value)
+    moment = parse_timestamp(value)
     if moment is None:
         return str(value)
     seconds = max(0.0, (now - moment).total_seconds())
@@ -220,7 +211,7 @@ def render(answer: dict, now: datetime | None = None) -> str:
         lines.append("  Last login      never")
     method = answer["last_login_method"]
     if method is not None:
-        older = _parse_time(method["at"]) != _parse_time(answer["last_login"])
+        older = parse_timestamp(method["at"]) != parse_timestamp(answer["last_login"])
         since = f", as of the latest login event: {_when(method['at'], now)}" if older else ""
         lines.append(f"  Last login via  {_method_text(method)}{since}")
     if answer["mfa_evidence"] == "profile":

@@ -31,6 +31,7 @@ from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxTenant
 from bridged_auth0_pipeline.sandbox.errors import invalid_query
 from bridged_auth0_pipeline.sandbox.management import ManagementApi
 from bridged_auth0_pipeline_tests.conftest import SECRET
+from bridged_auth0_pipeline.auth0.pagination import offset_pages
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,9 @@ def test_logs_checkpoint_paging_and_role_members(sandbox_factory, tenant_3000):
         log_ids = [event["log_id"] for page in client.log_pages(None) for event in page]
         after = sorted(log_ids)[-200]
         tail = [event["log_id"] for page in client.log_pages(after) for event in page]
-        members = {role["id"]: [m["user_id"] for m in client.role_members(role["id"])] for role in client.roles()}
+        members: dict[str, list[str]] = {role["id"]: [] for role in client.roles()}
+        for role_id, page in client.members_of_roles(list(members)):
+            members[role_id].extend(m["user_id"] for m in page)
     # Lanes interleave their pages: every event exactly once, not in one order.
     assert sorted(log_ids) == sorted(event["log_id"] for event in tenant_3000.logs)
     assert len(log_ids) == len(set(log_ids))
@@ -319,7 +322,7 @@ def test_404_user_not_found_shows_the_id_format(sandbox_factory):
 def test_400_bad_request(sandbox_factory):
     server = sandbox_factory()
     with connect(server) as client, pytest.raises(Auth0BadRequestError) as error:
-        list(client.search_users("updated_at:[bad"))
+        list(offset_pages(client.session, "users", {"q": "updated_at:[bad", "search_engine": "v3"}, 50, "users"))
     assert "Bad request (400 on GET /api/v2/users" in str(error.value)
 
 

@@ -68,12 +68,6 @@ class Auth0Client:
         body, _ = self.session.get_json("users-by-email", {"email": email, **_fields(fields)})
         return [without_idp_tokens(user) for user in body]
 
-    def search_users(self, q: str | None = None, *, sort: str | None = None, fields: list[str] | None = None) -> Iterator[dict]:
-        """Plain search paging: like Auth0 itself, stops at the first 1000 results."""
-        params = {"q": q, "search_engine": "v3", "sort": sort, **_fields(fields)}
-        for records, _ in offset_pages(self.session, "users", params, self.page_size, "users"):
-            yield from (without_idp_tokens(user) for user in records)
-
     def users_updated_since(self, since: str | None, fields: list[str] | None = None) -> Iterator[dict]:
         """Every user with updated_at >= since (all users when None), complete past the cap."""
 
@@ -103,10 +97,6 @@ class Auth0Client:
         for records, _ in offset_pages(self.session, path, {"sort": "date:-1"}, self.page_size, "logs"):
             yield from records
 
-    def user_roles(self, user_id: str) -> list[dict]:
-        path = f"users/{quote(user_id, safe='')}/roles"
-        return [role for records, _ in offset_pages(self.session, path, {}, self.page_size, "roles") for role in records]
-
     # logs and roles ------------------------------------------------------------------------------
     def log_pages(self, after: str | None) -> Iterator[list[dict]]:
         return logs.iter_log_pages(self.session, after, take=CHECKPOINT_TAKE)
@@ -117,9 +107,6 @@ class Auth0Client:
 
     def roles(self, name_filter: str | None = None) -> Iterator[dict]:
         return roles.iter_roles(self.session, per_page=self.page_size, name_filter=name_filter)
-
-    def role_members(self, role_id: str) -> Iterator[dict]:
-        return roles.iter_role_members(self.session, role_id, take=CHECKPOINT_TAKE)
 
     def members_of_roles(self, role_ids: list[str]) -> Iterator[tuple[str, list[dict]]]:
         return roles.iter_members_of_roles(self.session, role_ids, take=CHECKPOINT_TAKE)

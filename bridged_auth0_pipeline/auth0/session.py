@@ -81,7 +81,6 @@ def counted_for(stream: int) -> Iterator[None]:
 class RequestStats:
     management_requests: int = 0
     token_requests: int = 0
-    download_requests: int = 0
     retries_transient: int = 0
     retries_429: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
@@ -175,7 +174,6 @@ class Auth0Session:
         """Open a streamed GET of an absolute (signed) URL, e.g. an export file; caller closes it."""
         if not url.startswith("https://") and not self.connection.is_loopback:
             raise Auth0ServerError(f"Refusing to download over plain http from a non-loopback host: {url.split('?')[0]}")
-        self.stats.download_requests += 1
         response = self._http.send(self._http.build_request("GET", url), stream=True)
         if response.is_error:
             response.read()

@@ -18,7 +18,9 @@ from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
 REPO = Path(__file__).resolve().parents[1]
-MANAGEMENT_OAS = REPO.parent / "shared" / "auth0" / "management-api-oas.json"
+# Auth0's Management API OpenAPI 3.1 spec (Auth0's docs repository, mid-2026), trimmed to the users,
+# logs, roles, jobs, organizations, clients and connections paths and the components they use.
+MANAGEMENT_OAS = Path(__file__).resolve().parent / "data" / "management-api-oas.json"
 
 
 def fetch_token(server: SandboxServer, **overrides) -> httpx.Response:
@@ -75,10 +77,8 @@ def component_validator(name: str):
 
 
 def _validator(pointer: str):
-    if not MANAGEMENT_OAS.exists():
-        pytest.skip(f"{MANAGEMENT_OAS} not present")
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
+    import jsonschema
+    import referencing
     from referencing.jsonschema import DRAFT202012
 
     spec = _management_spec()

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import duckdb
 
+from bridged_auth0_pipeline.warehouse.sql_files import SQL_DIR
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SQL_ROOT = Path(str(SQL_DIR))  # the SQL ships inside the package
 DICTIONARY = REPO_ROOT / "docs" / "data-dictionary.md"
 # bookkeeping of the migration runner, described in a sentence rather than a table
 UNDOCUMENTED = {"auth0._schema_migrations"}
@@ -19,9 +22,9 @@ TYPE_NAMES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
 def schema_and_views() -> duckdb.DuckDBPyConnection:
     """An in-memory database with every table DDL and every view applied, in file order."""
     con = duckdb.connect()
-    for path in sorted((REPO_ROOT / "sql" / "tables").glob("*.sql")):
+    for path in sorted((SQL_ROOT / "tables").glob("*.sql")):
         con.execute(path.read_text(encoding="utf-8"))
-    views = sorted((REPO_ROOT / "sql" / "views").glob("*.sql"), key=lambda p: (int(p.name.split("_", 1)[0]), p.name))
+    views = sorted((SQL_ROOT / "views").glob("*.sql"), key=lambda p: (int(p.name.split("_", 1)[0]), p.name))
     for path in views:
         con.execute(path.read_text(encoding="utf-8"))
     return con

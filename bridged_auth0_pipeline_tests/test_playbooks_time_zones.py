@@ -22,9 +22,12 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from bridged_auth0_pipeline.warehouse.sql_files import SQL_DIR
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-VIEWS_DIR = REPO_ROOT / "sql" / "views"
-TABLES_DIR = REPO_ROOT / "sql" / "tables"
+SQL_ROOT = Path(str(SQL_DIR))  # the SQL ships inside the package
+VIEWS_DIR = SQL_ROOT / "views"
+TABLES_DIR = SQL_ROOT / "tables"
 
 # both hemispheres, half-hour DST (Lord Howe), Ramadan-dependent DST (Casablanca)
 CANDIDATE_ZONES = [

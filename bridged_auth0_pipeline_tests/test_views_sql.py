@@ -18,9 +18,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bridged_auth0_pipeline.warehouse.sql_files import SQL_DIR
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TABLES_DIR = REPO_ROOT / "sql" / "tables"
-VIEWS_DIR = REPO_ROOT / "sql" / "views"
+SQL_ROOT = Path(str(SQL_DIR))  # the SQL ships inside the package
+TABLES_DIR = SQL_ROOT / "tables"
+VIEWS_DIR = SQL_ROOT / "views"
 
 # two hours on either side of a threshold: more than any DST shift or test-run delay
 MARGIN = dt.timedelta(hours=2)

@@ -40,7 +40,7 @@ def _view_spec(sql_file: str) -> dg.AssetSpec:
         kinds={"duckdb", "sql"},
         owners=["team:data"],
         description=_first_comment(sql),
-        metadata={"sql_file": f"sql/{sql_file}"},
+        metadata={"sql_file": f"bridged_auth0_pipeline/sql/{sql_file}"},
         skippable=True,
     )
 

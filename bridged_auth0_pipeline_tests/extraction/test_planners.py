@@ -1,0 +1,89 @@
+"""The extraction planners on typed settings: what a run reads, and why, for every state it can meet.
+
+Fast (no HTTP, an in-memory DuckDB): the end-to-end tests prove the same decisions through the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pytest
+
+from bridged_auth0_pipeline.config.settings import SyncSettings
+from bridged_auth0_pipeline.extraction.roles import plan_member_refresh
+from bridged_auth0_pipeline.extraction.users import plan_users_extraction
+from bridged_auth0_pipeline.warehouse.migrations import apply_migrations
+from bridged_auth0_pipeline.warehouse.state import StreamState
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+WEEKLY = SyncSettings()  # full_sync_every_days = 7
+
+
+def users_state(cursor="2026-11-30T11:00:00.000Z", metadata=True, last_full=NOW - timedelta(days=1)) -> StreamState:
+    details = {"include_metadata": metadata, "last_full_at": last_full.isoformat() if last_full else None}
+    return StreamState(cursor=cursor, details=details)
+
+
+@pytest.mark.parametrize(("state", "settings", "expected"), [
+    (StreamState(), WEEKLY, ("full", None, "first sync")),
+    (users_state(metadata=False), WEEKLY, ("full", None, "BRIDGED_INCLUDE_METADATA changed")),
+    (users_state(), SyncSettings(include_metadata=False), ("full", None, "BRIDGED_INCLUDE_METADATA changed")),
+    (users_state(last_full=None), WEEKLY, ("full", None, "reconciliation due (every 7 days)")),
+    (users_state(last_full=NOW - timedelta(days=7)), WEEKLY, ("full", None, "reconciliation due (every 7 days)")),
+    (users_state(last_full=NOW - timedelta(days=2)), SyncSettings(full_sync_every_days=1),
+     ("full", None, "reconciliation due (every 1 days)")),
+    # Incremental: from the cursor minus the search index's lag (10 s).
+    (users_state(), WEEKLY, ("incremental", "2026-11-30T10:59:50.000Z", "cursor")),
+    (users_state(cursor="2026-11-30T11:00:00+01:00"), WEEKLY, ("incremental", "2026-11-30T09:59:50.000Z", "cursor")),
+])
+def test_plan_users_extraction(state, settings, expected):
+    assert plan_users_extraction(state, settings, NOW) == expected
+
+
+ROLES = [{"id": "rol_1", "name": "admin"}, {"id": "rol_2", "name": "billing"}]
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    apply_migrations(con)
+    con.executemany("INSERT INTO auth0.roles VALUES (?, ?, NULL, now())", [(r["id"], r["name"]) for r in ROLES])
+    yield con
+    con.close()
+
+
+def log_event(con, log_id: str, type_: str, path: str | None = None) -> None:
+    raw = {"log_id": log_id, "type": type_, "date": "2026-11-30T11:30:00.000Z"}
+    if path:
+        raw["details"] = {"request": {"method": "post", "path": path}}
+    con.execute("INSERT INTO auth0_staging.login_events VALUES (?, ?)", [log_id, json.dumps(raw)])
+
+
+def refreshed(days_ago: float = 1, cursor: str | None = "100") -> StreamState:
+    return StreamState(cursor=cursor, details={"refreshed_at": (NOW - timedelta(days=days_ago)).isoformat()})
+
+
+@pytest.mark.parametrize(("events", "state", "settings", "roles", "reason"), [
+    ([], StreamState(), WEEKLY, ROLES, "first sync"),
+    ([], refreshed(), SyncSettings(data_objects=("users",)), ROLES,
+     "login events are not synced (BRIDGED_DATA_OBJECTS), so role changes cannot be seen"),
+    ([], refreshed(), WEEKLY, ROLES[:1], "the role list changed"),
+    ([], refreshed(), WEEKLY, [{"id": "rol_1", "name": "owner"}, ROLES[1]], "the role list changed"),
+    ([], refreshed(days_ago=7), WEEKLY, ROLES, "periodic refresh (every 7 days)"),
+    ([], refreshed(), WEEKLY, ROLES, None),
+    ([("101", "s", None), ("102", "sapi", "/api/v2/clients/abc")], refreshed(), WEEKLY, ROLES, None),
+    ([("101", "sapi", "/api/v2/roles/rol_1/users")], refreshed(), WEEKLY, ROLES,
+     "1 role assignments or user deletions in the log since the last refresh"),
+    ([("101", "sapi", "/api/v2/users/auth0%7C1/roles"), ("102", "sdu", None)], refreshed(), WEEKLY, ROLES,
+     "2 role assignments or user deletions in the log since the last refresh"),
+    ([("101", "sapi", "/api/v2/users/auth0%7C1/identities")], refreshed(), WEEKLY, ROLES,
+     "1 role assignments or user deletions in the log since the last refresh"),
+    # Events at or before the cursor were seen by the last refresh.
+    ([("100", "sdu", None), ("099", "sapi", "/api/v2/roles/rol_1/users")], refreshed(), WEEKLY, ROLES, None),
+])
+def test_plan_member_refresh(con, events, state, settings, roles, reason):
+    for log_id, type_, path in events:
+        log_event(con, log_id, type_, path)
+    assert plan_member_refresh(con, state, roles, settings, NOW) == reason

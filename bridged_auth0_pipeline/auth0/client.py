@@ -16,9 +16,9 @@ from bridged_auth0_pipeline.auth0.session import Auth0Session
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PAGE_SIZE = 50  # the integration guide's bulk limit (for users); Auth0 itself allows 100
-# Log events and role members always come 100 a request: Auth0's maximum `take` for both, and the
-# guide's 50 is about users. Half the requests on the two longest walks (20k users, 2 events each:
+DEFAULT_PAGE_SIZE = 50  # Bridged's documented bulk limit: 50 records a request (for users); Auth0 itself allows 100
+# Log events and role members always come 100 a request: Auth0's maximum `take` for both; Bridged's
+# 50-record bulk limit is about users. Half the requests on the two longest walks (20k users, 2 events each:
 # 727 log pages of 50 at the default page size, 400 of 100).
 CHECKPOINT_TAKE = MAX_PAGE_SIZE
 

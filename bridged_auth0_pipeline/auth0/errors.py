@@ -1,6 +1,8 @@
 """Typed Auth0 errors whose messages state the cause and the fix.
 
-The messages follow the integration guide's troubleshooting table. They never contain a client
+The messages follow Bridged's troubleshooting table for customers: 401 → verify the client id and
+secret; token generation fails → the audience; 403 → add the missing scope; 429 → sync less often;
+"Non-global clients" → set a default audience; 404 → the user id format. They never contain a client
 secret or a token: only the HTTP status, the endpoint path and Auth0's own error text.
 """
 

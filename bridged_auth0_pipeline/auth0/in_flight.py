@@ -20,7 +20,7 @@ from bridged_auth0_pipeline.auth0.session import Auth0Session, counted_for, requ
 
 T = TypeVar("T")
 MAX_WALKS_IN_FLIGHT = 8
-# Requests/s to aim for: above every plan's sustained rate (FACTS.md: Enterprise 16/s) and the
+# Requests/s to aim for: above every plan's sustained rate (Enterprise: 16/s sustained) and the
 # rate the benchmark runs at. More walks than needed only wait in the pacer.
 FILL_RATE = 50
 _DONE = object()

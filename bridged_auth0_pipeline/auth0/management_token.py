@@ -1,4 +1,4 @@
-"""The guide's third connection method: a Management API token pasted from the Auth0 Dashboard.
+"""Bridged's third connection method: a Management API token pasted from the Auth0 Dashboard.
 
 Such a token cannot be renewed by the pipeline (there is no client secret), so its expiry (the
 JWT's `exp` claim, read without verifying the signature: Auth0 verifies it, we only need the date)

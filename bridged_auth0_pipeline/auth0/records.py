@@ -7,7 +7,7 @@ import json
 
 IDP_TOKEN_KEYS = frozenset({"access_token", "refresh_token", "access_token_secret", "id_token"})
 
-# Every profile field the warehouse types (FACTS.md "User profile"); metadata is asked for separately.
+# Every profile field the warehouse types (the Management API user profile: ids, email and phone with verification, names, picture, timestamps, logins_count, blocked, multifactor, identities); metadata is asked for separately.
 PROFILE_FIELDS = (
     "user_id", "email", "email_verified", "username", "phone_number", "phone_verified", "name",
     "nickname", "given_name", "family_name", "picture", "created_at", "updated_at", "last_login",

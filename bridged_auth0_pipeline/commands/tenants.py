@@ -1,4 +1,4 @@
-"""`connect`, `tenants`, `test`, `disconnect`, `settings`, `keygen`, `rotate-key`: the guide's
+"""`connect`, `tenants`, `test`, `disconnect`, `settings`, `keygen`, `rotate-key`: Bridged's
 "Connect Account" step and sync settings, for any number of customer tenants.
 
 A secret is read from standard input (a prompt without echo on a terminal), never from the command

@@ -1,7 +1,7 @@
 """Encryption at rest for stored tenant credentials: Fernet keys from BRIDGED_SECRET_KEY.
 
 `cryptography`'s Fernet (AES-128-CBC + HMAC-SHA256, with a timestamp) and MultiFernet (several keys:
-the first encrypts, any decrypts, `rotate` re-encrypts with the first) do exactly what the guide's
+the first encrypts, any decrypts, `rotate` re-encrypts with the first) do exactly what Bridged's promise
 "credentials are encrypted and never stored in plain text" needs; hand-written crypto would not.
 There is no built-in default key: without BRIDGED_SECRET_KEY nothing can be stored or read.
 """

@@ -4,7 +4,7 @@ None of these is secret, so reading them at load time is right: a bad value fail
 location at once with the variable, the value and what is allowed. Secrets (AUTH0_CLIENT_SECRET,
 BRIDGED_SECRET_KEY) are never read here; only the process that calls Auth0 reads them, at run time.
 
-A tenant's own sync settings (the guide's frequency, data objects, user filter, active days and
+A tenant's own sync settings (Bridged's sync settings: frequency, data objects, user filter, active days and
 include metadata) are the same five values: the environment's tenant `default` takes them from
 BRIDGED_*, a connected tenant from the registry, both through `with_choices` and its validators.
 """

@@ -1,6 +1,6 @@
 """Shape of tenant log events, shared by live mutations and bulk generation.
 
-An event looks like what `GET /api/v2/logs` returns (FACTS.md "Log event"): fields that do not
+An event looks like what `GET /api/v2/logs` returns (log_id, date, type, description, client and connection names, ip, user agent, user_id, details, location_info): fields that do not
 apply are absent rather than null, `user_id` only when a user is involved, `details` and
 `location_info` as nested objects.
 """

@@ -37,7 +37,7 @@ def per_minute(burst: int, sustained_per_minute: float) -> RateLimit:
     return RateLimit(burst=burst, per_second=sustained_per_minute / 60)
 
 
-# Auth0's published Management API limits per plan (FACTS.md, the issue). Professional = Essentials.
+# Auth0's published Management API limits per plan (Auth0's rate-limit policy pages). Professional = Essentials.
 PLANS: dict[str, dict[str, RateLimit]] = {
     "free": {GLOBAL: RateLimit(burst=2, per_second=2)},
     "essentials": {

@@ -1,6 +1,6 @@
 """`bridged-auth0 user <user_id | email>`: "What is this user's authentication method?"
 
-The guide's example conversation, answered live: the profile from /api/v2/users/{id} (or every
+The support agent's question "what is this user's authentication method?", answered live: the profile from /api/v2/users/{id} (or every
 account with that address from /api/v2/users-by-email), its `identities` array explained for a
 support agent, and the user's latest log events (/api/v2/users/{id}/logs) for how they last signed
 in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:

@@ -21,6 +21,7 @@ from .errors import (ApiError, invalid_query, management_error, query_validation
                      user_not_found)
 from .gcpause import paused_gc
 from .exports import ExportJobs, SECRET_IDENTITY_KEYS, strip_identity_secrets
+from .organizations import DIRECTORY_ROUTES, DirectoryApi
 from .paging import SEARCH_CAP, int_param, bool_param, paged_body, read_page
 from .search import Node, QueryError, parse_query, run_query
 from .tenant import SandboxTenant
@@ -147,6 +148,9 @@ class ManagementApi:
         writes = ManagementWrites(tenant, Reply, _check_user_id)
         self.routes += [self._route(method, pattern, group, scopes, False, getattr(writes, name))
                         for method, pattern, group, scopes, name in WRITE_ROUTES]
+        directory = DirectoryApi(tenant, Reply)
+        self.routes += [self._route(method, pattern, group, scopes, False, getattr(directory, name))
+                        for method, pattern, group, scopes, name in DIRECTORY_ROUTES]
 
     @staticmethod
     def _route(method, pattern, group, scopes, require_all, handler) -> Route:

@@ -23,6 +23,7 @@ from datetime import datetime
 from .clock import epoch_ms, iso_from_epoch_ms, parse_iso
 from .gcpause import paused_gc
 from .logevents import make_event
+from .organizations import generate_organizations
 from .tenant import SandboxTenant
 
 DEFAULT_ANCHOR = "2026-10-01T00:00:00.000Z"
@@ -304,15 +305,18 @@ def _make_user(rng: random.Random, i: int, anchor: int, bulk_ms: int | None,
 
 def generate_tenant(users: int = 3000, seed: int = 7, shared_timestamp_users: int = 0,
                     logs_per_user: int = 2, anchor: str | datetime = DEFAULT_ANCHOR,
-                    deleted_fraction: float = 0.005) -> SandboxTenant:
+                    deleted_fraction: float = 0.005, organizations: int = 0) -> SandboxTenant:
     """Build a tenant with exactly `users` users (plus a few deleted ones visible in the logs).
 
     `anchor` is the tenant's "now" at generation: every generated timestamp lies before it, and
-    log events fall in the 30 days before it.
+    log events fall in the 30 days before it. `organizations`: how many organizations to add (with
+    members and member roles); 0 keeps the tenant exactly as it was before organizations existed.
     """
     with paused_gc():
-        return _generate(users, seed, shared_timestamp_users, logs_per_user, anchor,
-                         deleted_fraction)
+        tenant = _generate(users, seed, shared_timestamp_users, logs_per_user, anchor, deleted_fraction)
+    if organizations:
+        generate_organizations(tenant, organizations, random.Random(seed + 16))  # own stream: users unchanged
+    return tenant
 
 
 def _generate(users: int, seed: int, shared_timestamp_users: int, logs_per_user: int,

@@ -19,6 +19,7 @@ from typing import Callable
 from .clock import epoch_ms, iso_from_epoch_ms, iso_ms, normalize_iso, utcnow
 from .indexes import LogIndexes, UserIndexes
 from .logevents import make_event
+from .organizations import Organizations, make_clients
 
 _PATCH_INSTRUCTIONS = frozenset({"password", "connection", "client_id", "verify_email",
                                  "verify_phone_number", "verify_password", "user_id"})
@@ -76,6 +77,10 @@ class SandboxTenant:
             n: {"id": _connection_id(n), "name": n, "strategy": s, "strategy_type": t,
                 "is_social": social}
             for n, s, t, social in CONNECTIONS}
+        #: client_id -> the application as GET /api/v2/clients returns it (secrets included).
+        self.clients: dict[str, dict] = make_clients()
+        #: Organizations, their members and member roles (sandbox/organizations.py).
+        self.organizations = Organizations(self)
         #: Replace to control time: a callable returning an aware UTC datetime.
         self.clock: Callable[[], datetime] = utcnow
         #: Bumped on every change, so caches of query results know when to drop.

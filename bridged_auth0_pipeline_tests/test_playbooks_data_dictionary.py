@@ -41,8 +41,8 @@ def warehouse_columns() -> dict[str, list[tuple[str, str]]]:
     return {name: cols for name, cols in columns.items() if name not in UNDOCUMENTED}
 
 
-def dictionary_columns() -> dict[str, list[tuple[str, str]]]:
-    """The column tables (header `| column | type | meaning |`) under each `## `schema.name`` heading;
+def dictionary_columns() -> dict[str, list[tuple[str, str, str]]]:
+    """(column, type, meaning) from the column tables (header `| column | type | meaning |`) under each `## `schema.name`` heading;
     the `auth0_staging.*` section has one table for many (`| table | column | type | meaning |`)."""
     documented: dict[str, list[tuple[str, str]]] = {}
     section = header = current_table = None
@@ -62,10 +62,10 @@ def dictionary_columns() -> dict[str, list[tuple[str, str]]]:
         if section is None or all(re.fullmatch(r":?-+:?", cell) for cell in cells):
             continue
         if header[:3] == ["column", "type", "meaning"]:
-            documented.setdefault(section, []).append((cells[0], cells[1]))
+            documented.setdefault(section, []).append((cells[0], cells[1], cells[2]))
         elif header[:4] == ["table", "column", "type", "meaning"]:   # the table cell is blank when repeated
             current_table = f"{section.removesuffix('.*')}.{cells[0].strip('`')}" if cells[0] else current_table
-            documented.setdefault(current_table, []).append((cells[1], cells[2]))
+            documented.setdefault(current_table, []).append((cells[1], cells[2], cells[3]))
     return documented
 
 
@@ -73,7 +73,7 @@ def test_data_dictionary_matches_the_ddl_and_the_views():
     documented, actual = dictionary_columns(), warehouse_columns()
     assert sorted(documented) == sorted(actual)
     for name in actual:
-        assert documented[name] == actual[name], name
+        assert [(column, kind) for column, kind, _ in documented[name]] == actual[name], name
 
 
 def test_every_example_query_runs():

@@ -15,7 +15,8 @@ from pathlib import Path
 import dagster as dg
 
 from bridged_auth0_pipeline.extraction import login_events, roles, users
-from bridged_auth0_pipeline.extraction.common import GROUP, KINDS, OWNERS
+from bridged_auth0_pipeline.extraction.common import requests_by_endpoint
+from bridged_auth0_pipeline.config.assets import EXTRACTION_GROUP, EXTRACTION_KINDS, OWNERS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
 from bridged_auth0_pipeline.warehouse.database import open_warehouse
 
@@ -50,7 +51,7 @@ def _with_progress(log, client, future: Future):
 
 
 def _spec(key: dg.AssetKey, description: str, deps=()) -> dg.AssetSpec:
-    return dg.AssetSpec(key, description=description, deps=list(deps), group_name=GROUP, kinds=KINDS, owners=OWNERS,
+    return dg.AssetSpec(key, description=description, deps=list(deps), group_name=EXTRACTION_GROUP, kinds=EXTRACTION_KINDS, owners=OWNERS,
                         skippable=True)
 
 
@@ -85,14 +86,14 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
         if STAGED_ROLES in selected:
             logs = futures.get(STAGED_LOGIN_EVENTS)
             run(STAGED_ROLES, roles.extract_roles, sync, (lambda: logs.result()) if logs else (lambda: None))
-        errors = []
-        for key in (STAGED_LOGIN_EVENTS, STAGED_USERS, STAGED_ROLES):  # report each stream as it is done
+        errors, done = [], {}
+        for key in (STAGED_LOGIN_EVENTS, STAGED_USERS, STAGED_ROLES):
             if key in futures:
                 try:
-                    metadata = _with_progress(context.log, client, futures[key])
+                    done[key] = _with_progress(context.log, client, futures[key])
                 except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others report
                     errors.append(exc)
-                    continue
-                yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+        for key, metadata in done.items():  # once every stream is done: the run's requests by endpoint are final
+            yield dg.MaterializeResult(asset_key=key, metadata={**metadata, **requests_by_endpoint(client)})
         if errors:
             raise errors[0]

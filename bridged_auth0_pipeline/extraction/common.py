@@ -1,14 +1,10 @@
-"""What every extraction stream shares: the assets' group, kinds and owners, request metadata, the high-water mark."""
+"""What every extraction stream shares: request metadata and the high-water mark."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
 from bridged_auth0_pipeline.auth0 import Auth0Client
-
-GROUP = "auth0_extraction"
-KINDS = {"auth0", "duckdb"}
-OWNERS = ["team:data"]
 
 
 def request_metadata(client: Auth0Client, before: int) -> dict:
@@ -21,6 +17,13 @@ def request_metadata(client: Auth0Client, before: int) -> dict:
         "auth0/token_requests": stats.token_requests,
         "auth0/seconds_waited_on_429": round(client.session.pacer.waited_on_429, 2),
     }
+
+
+def requests_by_endpoint(client: Auth0Client) -> dict[str, int]:
+    """The run's Management API requests per rate-limit group (users, logs, other, …), one number
+    each so the UI plots them over runs. Run-wide: the streams share the groups' buckets (export
+    polls and role members both count as `other`), so this is read once every stream is done."""
+    return {f"auth0/requests/{group}": count for group, count in sorted(client.stats.by_endpoint.items())}
 
 
 class HighWater:

@@ -8,7 +8,6 @@ from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT
 from bridged_auth0_pipeline.config.resources import PARTITION_TAG, TENANT_TAG
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.assets import STAGED_LOGIN_EVENTS, STAGED_ROLES, STAGED_USERS
-from bridged_auth0_pipeline.views.assets import GROUP as VIEWS_GROUP
 from bridged_auth0_pipeline.views.assets import playbook_views
 from bridged_auth0_pipeline.warehouse.assets import LOGIN_EVENTS, ROLES, USER_IDENTITIES, USER_METADATA, USER_ROLES, USERS
 
@@ -28,7 +27,7 @@ def tenant_tags(key: str) -> dict[str, str]:
 
 def sync_selection(settings: SyncSettings) -> dg.AssetSelection:
     keys = [key for name in settings.data_objects for key in DATA_OBJECT_ASSETS[name]]
-    return dg.AssetSelection.assets(*keys) | dg.AssetSelection.groups(VIEWS_GROUP)
+    return dg.AssetSelection.assets(*keys, *playbook_views.keys)
 
 
 def sync_asset_keys(settings: SyncSettings) -> set[dg.AssetKey]:

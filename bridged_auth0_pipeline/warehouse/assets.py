@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from bridged_auth0_pipeline.extraction.assets import STAGED_LOGIN_EVENTS, STAGED_ROLES, STAGED_USERS
+from bridged_auth0_pipeline.config.assets import OWNERS, WAREHOUSE_GROUP, WAREHOUSE_KINDS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.database import open_warehouse
@@ -19,10 +20,6 @@ from bridged_auth0_pipeline.warehouse.metadata import table_metadata
 from bridged_auth0_pipeline.warehouse.staging import read_extraction
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state, write_state
 from bridged_auth0_pipeline.warehouse.transaction import transaction
-
-GROUP = "auth0_warehouse"
-KINDS = {"duckdb"}
-OWNERS = ["team:data"]
 
 USERS = dg.AssetKey(["auth0", "users"])
 USER_IDENTITIES = dg.AssetKey(["auth0", "user_identities"])
@@ -33,7 +30,7 @@ USER_ROLES = dg.AssetKey(["auth0", "user_roles"])
 
 
 def _spec(key: dg.AssetKey, description: str, deps: list) -> dg.AssetSpec:
-    return dg.AssetSpec(key, description=description, deps=deps, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+    return dg.AssetSpec(key, description=description, deps=deps, group_name=WAREHOUSE_GROUP, kinds=WAREHOUSE_KINDS, owners=OWNERS,
                         skippable=True)
 
 
@@ -76,10 +73,13 @@ def _load_login_events(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
     previous = read_state(con, "login_events")
     cursor = max(filter(None, [previous.cursor, extraction.high_water]), default=None)
     gap = extraction.details.get("retention_gap")
+    before = con.execute("SELECT count(*) FROM auth0.login_events").fetchone()[0]
     execute_load(con, "loads/login_events.sql", synced_at=synced_at)
     write_state(con, "login_events", StreamState(cursor=cursor, details={"retention_gap": gap} if gap else {}))
+    table = table_metadata(con, "auth0.login_events", "log_id DESC")
     return {LOGIN_EVENTS: {
-        **table_metadata(con, "auth0.login_events", "log_id DESC"),
+        **table,
+        "login_events_added": table["dagster/row_count"] - before,  # events are never deleted
         "staged_records": extraction.records,
         "cursor_log_id": cursor or "",
     }}
@@ -108,6 +108,9 @@ def _load_users(con, sync: SyncSettings, synced_at: datetime) -> dict[dg.AssetKe
             **table_metadata(con, "auth0.users", "updated_at DESC"),
             "staged_records": extraction.records,
             "extraction_mode": extraction.mode,
+            # This run's changes, recorded by loads/users.sql; plotted over runs in the UI.
+            **{name: con.execute(f"SELECT getvariable('{name}')").fetchone()[0]
+               for name in ("users_total", "users_new", "users_updated", "users_deleted")},
             "deleted_users": con.execute("SELECT count(*) FROM auth0.users WHERE deleted_at IS NOT NULL").fetchone()[0],
             "filtered_out_users": con.execute("SELECT count(*) FROM auth0.users WHERE filtered_out_at IS NOT NULL").fetchone()[0],
             "cursor_updated_at": cursor or "",

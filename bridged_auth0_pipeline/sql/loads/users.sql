@@ -82,6 +82,10 @@ WHERE u.user_id IS NULL
    OR ((u.source_hash IS DISTINCT FROM b.source_hash OR u.deleted_at IS NOT NULL)
        AND (u.updated_at IS NULL OR b.updated_at IS NULL OR b.updated_at >= u.updated_at));
 
+-- This run's counts, read back as the asset's metadata (users_*): rewritten users are new or updated.
+SET VARIABLE users_new = (SELECT count(*) FROM _changed c ANTI JOIN auth0.users u USING (user_id));
+SET VARIABLE users_updated = (SELECT count(*) FROM _changed) - getvariable('users_new');
+
 -- 2. Rewrite those users and their identities, typed.
 DELETE FROM auth0.users WHERE user_id IN (SELECT user_id FROM _changed);
 INSERT INTO auth0.users BY NAME
@@ -129,6 +133,9 @@ WHERE identity.provider IS NOT NULL AND identity.user_id IS NOT NULL
        OR list_position(list_transform(identities, lambda x: [x.provider, x.user_id]),
                         [identity.provider, identity.user_id]) = position);
 
+-- Steps 3 and 4 only ever set deleted_at: the live users they remove are this run's deletions.
+SET VARIABLE live_before_deletions = (SELECT count(*) FROM auth0.users WHERE deleted_at IS NULL);
+
 -- 3. Deletions. A full snapshot is the whole tenant: whoever it lacks was deleted. An `sdu` log
 --    event deletes the user unless the user was updated after it (the id was re-created).
 UPDATE auth0.users SET deleted_at = getvariable('synced_at')
@@ -168,6 +175,9 @@ FROM _linked l
 WHERE auth0.users.user_id = l.user_id AND auth0.users.linked_to_user_id IS DISTINCT FROM l.primary_user_id;
 
 DELETE FROM auth0.user_identities WHERE user_id IN (SELECT user_id FROM _linked);
+
+SET VARIABLE users_total = (SELECT count(*) FROM auth0.users WHERE deleted_at IS NULL);
+SET VARIABLE users_deleted = getvariable('live_before_deletions') - getvariable('users_total');
 
 -- 5. BRIDGED_USER_FILTER: users outside it are marked (filtered_out_at), never silently left stale.
 CREATE OR REPLACE TEMP TABLE _filter AS

@@ -105,6 +105,13 @@ def test_instance_queues_runs_one_per_tenant(deploy_instance):
     assert not deploy_instance.run_retries_enabled
 
 
+def test_connection_settings_come_from_the_environment_only():
+    connection = deploy_instance_config()["storage"]["postgres"]["postgres_db"]
+    assert {name: value for name, value in connection.items() if name != "scheme"} == {
+        "hostname": {"env": "DAGSTER_PG_HOST"}, "port": {"env": "DAGSTER_PG_PORT"}, "username": {"env": "DAGSTER_PG_USER"},
+        "password": {"env": "DAGSTER_PG_PASSWORD"}, "db_name": {"env": "DAGSTER_PG_DB"}}
+
+
 def test_missing_connection_variable_fails_naming_it(tmp_path, monkeypatch, postgres_server, postgres_db):
     home = make_dagster_home(tmp_path / "dagster_home", deploy_instance_config())
     for name, value in {**postgres_server.dagster_env(postgres_db), "DAGSTER_MAX_CONCURRENT_RUNS": "7",

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: sync test dev bench
+.PHONY: sync test dev bench bench-tenants
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,6 @@ dev: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-tenants: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/tenants.py $(BENCH_ARGS)

@@ -34,10 +34,10 @@ def test_full_then_incremental_then_no_change(sandbox_factory, pipeline_env, run
     assert_warehouse_equals_tenant(warehouse_path, tenant)
     assert_no_idp_tokens(warehouse_path, tenant)
     assert server.token_requests() == 1, "one token per run"
-    # The three streams run at once; each staging asset reports its own requests, which add up.
+    # The four streams (users, logs, roles, connections and clients) run at once; each staging asset reports its own requests, which add up.
     per_asset = [m.materialization.metadata["auth0/management_requests"].value
                  for m in result.get_asset_materialization_events() if m.asset_key.path[0] == "auth0_staging"]
-    assert len(per_asset) == 3 and all(per_asset) and sum(per_asset) == server.management_request_count()
+    assert len(per_asset) == 4 and all(per_asset) and sum(per_asset) == server.management_request_count()
 
     # Mutate the tenant: updates, new users, deletions, new log events, a role change.
     user_ids = sorted(tenant.users)
@@ -63,8 +63,9 @@ def test_full_then_incremental_then_no_change(sandbox_factory, pipeline_env, run
     assert run_sync().success
     assert dump(warehouse_path) == before
     no_change_requests = server.management_request_count() - requests_before
-    # users: one window page; logs: one checkpoint page; roles: the list (members unchanged per the log)
-    assert no_change_requests == 3, [r.path for r in server.requests[-no_change_requests:]]
+    # users: one window page; logs: one checkpoint page; roles: the list (members unchanged per the log);
+    # connections and clients: one listing each, every run (refused here: the default scopes lack them)
+    assert no_change_requests == 5, [r.path for r in server.requests[-no_change_requests:]]
 
 
 def test_failed_run_keeps_the_last_consistent_state_and_the_next_run_completes(

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from urllib.parse import quote
 
-from bridged_auth0_pipeline.auth0 import exports, logs, roles, users
+from bridged_auth0_pipeline.auth0 import exports, logs, organizations, roles, users
 from bridged_auth0_pipeline.auth0.connection import Auth0Connection
 from bridged_auth0_pipeline.auth0.errors import Auth0ConfigError
 from bridged_auth0_pipeline.auth0.pagination import MAX_PAGE_SIZE, offset_pages
@@ -110,6 +110,19 @@ class Auth0Client:
 
     def members_of_roles(self, role_ids: list[str]) -> Iterator[tuple[str, list[dict]]]:
         return roles.iter_members_of_roles(self.session, role_ids, take=CHECKPOINT_TAKE)
+
+    # organizations, connections, clients -------------------------------------------------------
+    def organizations(self) -> Iterator[dict]:
+        return organizations.iter_organizations(self.session, take=CHECKPOINT_TAKE)
+
+    def members_of_organizations(self, org_ids: list[str]) -> Iterator[tuple[str, list[dict]]]:
+        return organizations.iter_members_of_organizations(self.session, org_ids, take=CHECKPOINT_TAKE)
+
+    def connections(self) -> Iterator[dict]:
+        return organizations.iter_connections(self.session, take=CHECKPOINT_TAKE)
+
+    def clients(self) -> Iterator[dict]:
+        return organizations.iter_clients(self.session, take=CHECKPOINT_TAKE)
 
 
 def _fields(fields: list[str] | None) -> dict[str, str]:

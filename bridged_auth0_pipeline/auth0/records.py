@@ -20,6 +20,17 @@ def user_fields(include_metadata: bool) -> list[str]:
     return [*PROFILE_FIELDS, *(METADATA_FIELDS if include_metadata else ())]
 
 
+# Credentials an application (client) or connection object may carry: the client secret, signing and
+# encryption keys, credential lists, and a connection's `options` (an IdP's client secret lives there).
+CREDENTIAL_KEYS = frozenset({"client_secret", "signing_keys", "encryption_key", "client_authentication_methods",
+                             "jwt_configuration", "options", "credentials"})
+
+
+def without_credentials(record: dict) -> dict:
+    """A client or connection without any credential, before it reaches any buffer, table or log."""
+    return {k: v for k, v in record.items() if k not in CREDENTIAL_KEYS}
+
+
 def without_idp_tokens(user: dict) -> dict:
     identities = user.get("identities")
     if isinstance(identities, list) and any(

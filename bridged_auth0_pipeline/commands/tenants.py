@@ -64,6 +64,13 @@ def check_connection(tenant: Tenant) -> str:
             if roles:
                 session.get_json(f"roles/{roles[0]['id']}/users", {"take": 1})
                 reads.append("role members")
+        if "organizations" in data_objects:
+            orgs, _ = session.get_json("organizations", {"take": 1})
+            reads.append("organizations")
+            if orgs.get("organizations"):
+                org_id = orgs["organizations"][0]["id"]
+                session.get_json(f"organizations/{org_id}/members", {"take": 1, "fields": "user_id,roles"})
+                reads.append("organization members and their roles")
     return f"ok: token and reads of {', '.join(reads)}"
 
 

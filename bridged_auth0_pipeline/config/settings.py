@@ -17,7 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 
 FREQUENCY_CRONS = {"daily": "0 3 * * *", "hourly": "0 * * * *", "weekly": "0 3 * * 1"}
-DATA_OBJECTS = ("users", "user_metadata", "logins")
+DATA_OBJECTS = ("users", "user_metadata", "logins", "organizations")
+# What a sync reads when BRIDGED_DATA_OBJECTS is unset: organizations need extra scopes, so they are opt-in.
+DEFAULT_DATA_OBJECTS = ("users", "user_metadata", "logins")
 INCLUDE_METADATA = {"yes": True, "no": False}
 # A tenant's choices: the name each has in a stored connection, and the variable that sets it for
 # the environment's tenant (error messages name the variable, or the CLI flag that set it).
@@ -46,7 +48,7 @@ class UserFilter:
 @dataclass(frozen=True)
 class SyncSettings:
     sync_frequency: str = "daily"
-    data_objects: tuple[str, ...] = DATA_OBJECTS
+    data_objects: tuple[str, ...] = DEFAULT_DATA_OBJECTS
     user_filter: UserFilter = UserFilter("all")
     include_metadata: bool = True
     active_days: int = 30
@@ -153,16 +155,21 @@ def _number(get, name: str, kind, default, low, high):
 def _data_objects(get, name: str) -> tuple[str, ...]:
     value = get(name)
     if value is None:
-        return DATA_OBJECTS
+        return DEFAULT_DATA_OBJECTS
     names = [part.strip().lower() for part in value.split(",") if part.strip()]
     unknown = [n for n in names if n not in DATA_OBJECTS]
     if not names or unknown:
-        raise _invalid(get, name, value, f"a non-empty comma-separated subset of {', '.join(DATA_OBJECTS)} (default all three).")
+        raise _invalid(get, name, value, f"a non-empty comma-separated subset of {', '.join(DATA_OBJECTS)} (default {','.join(DEFAULT_DATA_OBJECTS)}).")
     if "user_metadata" in names and "users" not in names:
         raise SettingsError(
             f"{get.label(name)}={value!r} is not valid: user_metadata needs users (metadata is read from the user "
             "profiles). Allowed values: a subset of users, user_metadata, logins that includes users whenever it "
             "includes user_metadata."
+        )
+    if "organizations" in names and "users" not in names:
+        raise SettingsError(
+            f"{get.label(name)}={value!r} is not valid: organizations needs users (members are users). "
+            f"Allowed values: a subset of {', '.join(DATA_OBJECTS)} that includes users whenever it includes organizations."
         )
     return tuple(n for n in DATA_OBJECTS if n in names)
 

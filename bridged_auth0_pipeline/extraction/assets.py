@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from bridged_auth0_pipeline.extraction import login_events, roles, users
+from bridged_auth0_pipeline.extraction import login_events, organizations, roles, users
 from bridged_auth0_pipeline.extraction.common import requests_by_endpoint
 from bridged_auth0_pipeline.config.assets import EXTRACTION_GROUP, EXTRACTION_KINDS, OWNERS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
@@ -23,6 +23,8 @@ from bridged_auth0_pipeline.warehouse.database import open_warehouse
 STAGED_USERS = dg.AssetKey(["auth0_staging", "users"])
 STAGED_LOGIN_EVENTS = dg.AssetKey(["auth0_staging", "login_events"])
 STAGED_ROLES = dg.AssetKey(["auth0_staging", "roles"])
+STAGED_ORGANIZATIONS = dg.AssetKey(["auth0_staging", "organizations"])
+STAGED_CONNECTIONS = dg.AssetKey(["auth0_staging", "connections"])
 
 
 def users_spool(warehouse_path: str) -> Path:
@@ -61,6 +63,8 @@ def _spec(key: dg.AssetKey, description: str, deps=()) -> dg.AssetSpec:
         _spec(STAGED_LOGIN_EVENTS, login_events.DESCRIPTION),
         # Reads this run's login events to decide whether member lists changed.
         _spec(STAGED_ROLES, roles.DESCRIPTION, deps=[STAGED_LOGIN_EVENTS]),
+        _spec(STAGED_ORGANIZATIONS, organizations.ORGANIZATIONS_DESCRIPTION, deps=[STAGED_LOGIN_EVENTS]),
+        _spec(STAGED_CONNECTIONS, organizations.CONNECTIONS_DESCRIPTION),
     ],
     can_subset=True,
     partitions_def=tenant_partitions,
@@ -69,7 +73,7 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
     selected = context.selected_asset_keys
     sync = tenant.settings
     client = tenant.get_client()
-    with open_warehouse(tenant.warehouse) as con, ThreadPoolExecutor(max_workers=3, thread_name_prefix="extract") as pool:
+    with open_warehouse(tenant.warehouse) as con, ThreadPoolExecutor(max_workers=5, thread_name_prefix="extract") as pool:
         futures: dict[dg.AssetKey, Future] = {}
 
         def run(key: dg.AssetKey, extract, *args) -> None:
@@ -86,8 +90,14 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
         if STAGED_ROLES in selected:
             logs = futures.get(STAGED_LOGIN_EVENTS)
             run(STAGED_ROLES, roles.extract_roles, sync, (lambda: logs.result()) if logs else (lambda: None))
+        if STAGED_ORGANIZATIONS in selected:
+            logs = futures.get(STAGED_LOGIN_EVENTS)
+            run(STAGED_ORGANIZATIONS, organizations.extract_organizations, sync,
+                (lambda: logs.result()) if logs else (lambda: None))
+        if STAGED_CONNECTIONS in selected:
+            run(STAGED_CONNECTIONS, organizations.extract_connections)
         errors, done = [], {}
-        for key in (STAGED_LOGIN_EVENTS, STAGED_USERS, STAGED_ROLES):
+        for key in (STAGED_LOGIN_EVENTS, STAGED_USERS, STAGED_ROLES, STAGED_ORGANIZATIONS, STAGED_CONNECTIONS):
             if key in futures:
                 try:
                     done[key] = _with_progress(context.log, client, futures[key])

@@ -7,9 +7,11 @@ import dagster as dg
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT
 from bridged_auth0_pipeline.config.resources import PARTITION_TAG, TENANT_TAG
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.extraction.assets import STAGED_LOGIN_EVENTS, STAGED_ROLES, STAGED_USERS
+from bridged_auth0_pipeline.extraction.assets import (STAGED_CONNECTIONS, STAGED_LOGIN_EVENTS, STAGED_ORGANIZATIONS,
+                                                      STAGED_ROLES, STAGED_USERS)
+from bridged_auth0_pipeline.warehouse.organizations import CLIENTS, CONNECTIONS
 from bridged_auth0_pipeline.views.assets import playbook_views
-from bridged_auth0_pipeline.warehouse.assets import LOGIN_EVENTS, ROLES, USER_IDENTITIES, USER_METADATA, USER_ROLES, USERS
+from bridged_auth0_pipeline.warehouse.assets import ORGANIZATION_TABLES, LOGIN_EVENTS, ROLES, USER_IDENTITIES, USER_METADATA, USER_ROLES, USERS
 
 AUTH0_SYNC = "auth0_sync"
 
@@ -17,7 +19,11 @@ DATA_OBJECT_ASSETS = {
     "users": [STAGED_USERS, STAGED_ROLES, USERS, USER_IDENTITIES, ROLES, USER_ROLES],
     "user_metadata": [USER_METADATA],
     "logins": [STAGED_LOGIN_EVENTS, LOGIN_EVENTS],
+    "organizations": [STAGED_ORGANIZATIONS, *ORGANIZATION_TABLES],
 }
+# Connections and clients name what users' identities and log events mention: read with either.
+for _name in ("users", "logins"):
+    DATA_OBJECT_ASSETS[_name] += [STAGED_CONNECTIONS, CONNECTIONS, CLIENTS]
 
 
 def tenant_tags(key: str) -> dict[str, str]:
@@ -26,7 +32,7 @@ def tenant_tags(key: str) -> dict[str, str]:
 
 
 def sync_selection(settings: SyncSettings) -> dg.AssetSelection:
-    keys = [key for name in settings.data_objects for key in DATA_OBJECT_ASSETS[name]]
+    keys = list(dict.fromkeys(key for name in settings.data_objects for key in DATA_OBJECT_ASSETS[name]))
     return dg.AssetSelection.assets(*keys, *playbook_views.keys)
 
 

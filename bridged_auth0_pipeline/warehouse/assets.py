@@ -10,7 +10,11 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from bridged_auth0_pipeline.extraction.assets import STAGED_LOGIN_EVENTS, STAGED_ROLES, STAGED_USERS
+from bridged_auth0_pipeline.extraction.assets import (STAGED_CONNECTIONS, STAGED_LOGIN_EVENTS, STAGED_ORGANIZATIONS,
+                                                      STAGED_ROLES, STAGED_USERS)
+from bridged_auth0_pipeline.warehouse.organizations import (CLIENTS, CONNECTIONS, DESCRIPTIONS, ORGANIZATION_MEMBER_ROLES,
+                                                            ORGANIZATION_MEMBERS, ORGANIZATIONS, load_connections,
+                                                            load_organizations)
 from bridged_auth0_pipeline.config.assets import OWNERS, WAREHOUSE_GROUP, WAREHOUSE_KINDS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
 from bridged_auth0_pipeline.config.settings import SyncSettings
@@ -27,6 +31,7 @@ USER_METADATA = dg.AssetKey(["auth0", "user_metadata"])
 LOGIN_EVENTS = dg.AssetKey(["auth0", "login_events"])
 ROLES = dg.AssetKey(["auth0", "roles"])
 USER_ROLES = dg.AssetKey(["auth0", "user_roles"])
+ORGANIZATION_TABLES = (ORGANIZATIONS, ORGANIZATION_MEMBERS, ORGANIZATION_MEMBER_ROLES)
 
 
 def _spec(key: dg.AssetKey, description: str, deps: list) -> dg.AssetSpec:
@@ -149,6 +154,8 @@ def _load_user_metadata(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
             "Empty when BRIDGED_INCLUDE_METADATA=no.",
             [USERS],
         ),
+        *(_spec(key, DESCRIPTIONS[key], [STAGED_ORGANIZATIONS]) for key in ORGANIZATION_TABLES),
+        *(_spec(key, DESCRIPTIONS[key], [STAGED_CONNECTIONS]) for key in (CONNECTIONS, CLIENTS)),
     ],
     can_subset=True,
     partitions_def=tenant_partitions,
@@ -169,6 +176,10 @@ def warehouse_tables(context: dg.AssetExecutionContext, tenant: TenantResource):
                 metadata |= _load_users(con, tenant.settings, synced_at)
             if USER_METADATA in selected:
                 metadata |= _load_user_metadata(con, synced_at)
-    for key in (ROLES, USER_ROLES, LOGIN_EVENTS, USERS, USER_IDENTITIES, USER_METADATA):
+            if selected & set(ORGANIZATION_TABLES):
+                metadata |= load_organizations(con, synced_at)
+            if selected & {CONNECTIONS, CLIENTS}:
+                metadata |= load_connections(con, synced_at)
+    for key in (ROLES, USER_ROLES, LOGIN_EVENTS, USERS, USER_IDENTITIES, USER_METADATA, *ORGANIZATION_TABLES, CONNECTIONS, CLIENTS):
         if key in selected and key in metadata:
             yield dg.MaterializeResult(asset_key=key, metadata=metadata[key])

@@ -1,5 +1,5 @@
 """Create or migrate the warehouse schema: each sql/tables/NNN_*.sql runs once, recorded in
-auth0._schema_migrations, all in one transaction. The log event type reference is reseeded."""
+auth0._schema_migrations, all in one transaction. The log event type and identity provider references are reseeded."""
 
 from __future__ import annotations
 
@@ -23,22 +23,24 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
                 con.execute(read_sql(name))
                 con.execute("INSERT INTO auth0._schema_migrations VALUES (?, now())", [name])
                 applied.append(name)
-        _seed_log_event_types(con)
+        for table, seed in (("auth0.log_event_types", "log_event_types.csv"),
+                            ("auth0.identity_providers", "identity_providers.csv")):
+            _reseed(con, table, seed)
     return applied
 
 
-def _seed_log_event_types(con: duckdb.DuckDBPyConnection) -> None:
-    seed = SQL_DIR / "seeds" / "log_event_types.csv"
+def _reseed(con: duckdb.DuckDBPyConnection, table: str, seed_file: str) -> None:
+    seed = SQL_DIR / "seeds" / seed_file
     changed = con.execute(
-        """
+        f"""
         SELECT count(*) FROM (
-            (SELECT * FROM read_csv(?, header = true, all_varchar = true) EXCEPT SELECT * FROM auth0.log_event_types)
+            (SELECT * FROM read_csv(?, header = true, all_varchar = true) EXCEPT SELECT * FROM {table})
             UNION ALL
-            (SELECT * FROM auth0.log_event_types EXCEPT SELECT * FROM read_csv(?, header = true, all_varchar = true))
+            (SELECT * FROM {table} EXCEPT SELECT * FROM read_csv(?, header = true, all_varchar = true))
         )
         """,
         [str(seed), str(seed)],
     ).fetchone()[0]
     if changed:
-        con.execute("DELETE FROM auth0.log_event_types")
-        con.execute("INSERT INTO auth0.log_event_types SELECT * FROM read_csv(?, header = true, all_varchar = true)", [str(seed)])
+        con.execute(f"DELETE FROM {table}")
+        con.execute(f"INSERT INTO {table} SELECT * FROM read_csv(?, header = true, all_varchar = true)", [str(seed)])

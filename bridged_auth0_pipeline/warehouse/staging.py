@@ -29,6 +29,9 @@ STAGING_TABLES = {
     "users": ("auth0_staging.users", "user_id"),
     "login_events": ("auth0_staging.login_events", "log_id"),
     "roles": ("auth0_staging.roles", "id"),
+    "organizations": ("auth0_staging.organizations", "id"),
+    "connections": ("auth0_staging.connections", "id"),
+    "clients": ("auth0_staging.clients", "client_id"),
 }
 
 

@@ -1,0 +1,143 @@
+"""Extract organizations with their members and member roles, and the tenant's connections and clients.
+
+Connections and clients name what log events mention only by id or name. They are read every run
+when the application has read:connections / read:clients; without a scope the stream warns once
+and goes on (a naming table never fails the users sync), and the stored rows stay.
+
+Organizations (data object `organizations`) are listed every run. Member lists cost a request per
+100 members per organization, in the organizations bucket (Essentials: 5 burst / 50 per minute),
+so like role members they are re-read only when something may have changed them: first sync, a
+changed organization list, a `sapi` on /api/v2/organizations/... or a user deletion (`sdu`) in the
+log since the last refresh, login events not synced, a users full snapshot due, and at least every
+BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the stored memberships are carried forward.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+
+from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
+from bridged_auth0_pipeline.config.settings import SyncSettings
+from bridged_auth0_pipeline.extraction.common import request_metadata
+from bridged_auth0_pipeline.extraction.roles import LATEST_LOG_ID, LATEST_LOG_ID_BEFORE, REREAD_MARGIN
+from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records
+from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
+
+CONNECTIONS_DESCRIPTION = "Auth0 connections (with their enabled clients) and applications as of this run, credentials removed."
+ORGANIZATIONS_DESCRIPTION = ("Auth0 organizations, their member user_ids and the members' roles in each "
+                             "(members re-read only when the log shows a change).")
+
+ORGANIZATION_CHANGES_SINCE = """
+    SELECT count(*) FROM (
+        SELECT log_id, try_cast(raw AS JSON) AS j FROM auth0_staging.login_events
+        UNION ALL
+        SELECT log_id, raw FROM auth0.login_events WHERE log_id > coalesce($after, '')
+    )
+    WHERE log_id > coalesce($after, '')
+      AND (j->>'type' = 'sdu'
+           OR (j->>'type' = 'sapi' AND coalesce(j->'details'->'request'->>'path', '/organizations') LIKE '%/organizations%'))
+"""
+
+
+def extract_connections(log, client, con: duckdb.DuckDBPyConnection) -> dict:
+    """Stage connections and clients; a missing scope skips that listing with one warning."""
+    before = client.stats.management_requests_of_this_stream()
+    skipped: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    with extraction_transaction(con, "connections", "full") as extraction:
+        con.execute("DELETE FROM auth0_staging.clients")
+        for stream, records in (("connections", client.connections), ("clients", client.clients)):
+            staged = extraction.records
+            try:
+                stage_records(con, stream, records(), extraction)
+            except Auth0ScopeError as exc:
+                skipped[stream] = exc.scope
+                con.execute(f"DELETE FROM auth0_staging.{stream}")
+                log.warning(f"auth0.{stream} not refreshed: the application lacks {exc.scope}. Fix: grant {exc.scope} "
+                            "to the application (Auth0 Dashboard → Applications → APIs → Auth0 Management API → "
+                            "Machine to Machine Applications); the rest of the sync goes on.")
+            counts[stream] = extraction.records - staged
+        extraction.details = {"skipped": skipped}
+    return {"connections": counts["connections"], "clients": counts["clients"],
+            "skipped_for_missing_scope": ", ".join(f"{k} ({v})" for k, v in skipped.items()) or "none",
+            **request_metadata(client, before)}
+
+
+def plan_member_refresh(con, state: StreamState, orgs: list[dict], sync: SyncSettings, now: datetime,
+                        wait_for_login_events=lambda: None) -> str | None:
+    """Why member lists must be re-read, or None when the stored ones are still right."""
+    if state.details.get("refreshed_at") is None:
+        return "first sync"
+    if "logins" not in sync.data_objects:
+        return "login events are not synced (BRIDGED_DATA_OBJECTS), so organization changes cannot be seen"
+    stored = set(con.execute("SELECT org_id FROM auth0.organizations WHERE deleted_at IS NULL").fetchall())
+    if stored != {(o["id"],) for o in orgs}:
+        return "the organization list changed"
+    period = timedelta(days=sync.full_sync_every_days)
+    if now - datetime.fromisoformat(state.details["refreshed_at"]) >= period:
+        return f"periodic refresh (every {sync.full_sync_every_days} days)"
+    last_full = read_state(con, "users").details.get("last_full_at")
+    if "users" in sync.data_objects and (last_full is None or now - datetime.fromisoformat(last_full) >= period):
+        return "the users full snapshot of this run"
+    wait_for_login_events()
+    changes = con.execute(ORGANIZATION_CHANGES_SINCE, {"after": state.cursor}).fetchone()[0]
+    if changes:
+        return f"{changes} organization changes or user deletions in the log since the last refresh"
+    return None
+
+
+def _stage_members(con, pages) -> None:
+    members, roles = [], []
+    for org_id, page in pages:
+        for member in page:
+            if member.get("user_id"):
+                members.append((org_id, member["user_id"]))
+                roles += [(org_id, member["user_id"], r["id"]) for r in member.get("roles") or () if r.get("id")]
+    for table, rows in (("organization_members", members), ("organization_member_roles", roles)):
+        if rows:
+            columns = list(zip(*rows))
+            placeholders = ", ".join(f"unnest(?::VARCHAR[])" for _ in columns)
+            con.execute(f"INSERT INTO auth0_staging.{table} SELECT {placeholders}", [list(c) for c in columns])
+
+
+def extract_organizations(log, client, con: duckdb.DuckDBPyConnection, sync: SyncSettings, wait_for_login_events) -> dict:
+    """Stage organizations and members; like extraction/roles.py, the memberships are current as of
+    a log position (high_water) that the next run's change check starts from."""
+    before = client.stats.management_requests_of_this_stream()
+    now = datetime.now(timezone.utc)
+    orgs = list(client.organizations())
+    state = read_state(con, "organizations")
+    logs_staged = []
+
+    def wait_for_logs() -> None:
+        wait_for_login_events()
+        logs_staged.append(True)
+
+    reason = plan_member_refresh(con, state, orgs, sync, now, wait_for_logs)
+    reread_ahead_of_logs = bool(reason) and not logs_staged
+    log.info(f"Organization members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")
+    with extraction_transaction(con, "organizations", "full" if reason else "incremental") as extraction:
+        con.execute("DELETE FROM auth0_staging.organization_members")
+        con.execute("DELETE FROM auth0_staging.organization_member_roles")
+        stage_records(con, "organizations", orgs, extraction)
+        if reason:
+            _stage_members(con, client.members_of_organizations([o["id"] for o in orgs]))
+        else:
+            con.execute("INSERT INTO auth0_staging.organization_members SELECT org_id, user_id FROM auth0.organization_members")
+            con.execute("INSERT INTO auth0_staging.organization_member_roles "
+                        "SELECT org_id, user_id, role_id FROM auth0.organization_member_roles")
+        members = con.execute("SELECT count(*) FROM auth0_staging.organization_members").fetchone()[0]
+        wait_for_logs()
+        with con.cursor() as fresh:
+            if reread_ahead_of_logs:
+                as_of = fresh.execute(LATEST_LOG_ID_BEFORE, [now - REREAD_MARGIN]).fetchone()[0] or state.cursor
+            else:
+                as_of = fresh.execute(LATEST_LOG_ID).fetchone()[0]
+        extraction.api_total = len(orgs)
+        extraction.high_water = as_of
+        extraction.details = {"memberships": members, "reason": reason,
+                              "refreshed_at": now.isoformat() if reason else state.details.get("refreshed_at")}
+    return {"dagster/row_count": len(orgs), "memberships": members, "members_reread": reason or "no (unchanged)",
+            **request_metadata(client, before)}

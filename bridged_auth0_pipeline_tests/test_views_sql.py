@@ -45,6 +45,8 @@ class Warehouse:
         self.con = duckdb.connect(str(path))
         for migration in sorted(TABLES_DIR.glob("*.sql")):  # in order, as the migration runner applies them
             self.con.execute(read_sql(migration))
+        self.con.execute("INSERT INTO auth0.identity_providers SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+                         [str(SQL_ROOT / "seeds" / "identity_providers.csv")])  # as the migration runner seeds it
         self.now = now
         self._log_ids = itertools.count(1)
 
@@ -88,6 +90,30 @@ class Warehouse:
             "synced_at": self.now, **columns,
         })
 
+    def organization(self, org_id: str, name: str, *, deleted: bool = False) -> str:
+        self._insert("auth0.organizations", {"org_id": org_id, "name": name, "synced_at": self.now,
+                                             "deleted_at": self.ago(days=1) if deleted else None})
+        return org_id
+
+    def member(self, org_id: str, user_id: str, *role_ids: str) -> None:
+        self._insert("auth0.organization_members", {"org_id": org_id, "user_id": user_id, "synced_at": self.now})
+        for role_id in role_ids:
+            self._insert("auth0.organization_member_roles",
+                         {"org_id": org_id, "user_id": user_id, "role_id": role_id, "synced_at": self.now})
+
+    def role(self, role_id: str, name: str) -> str:
+        self._insert("auth0.roles", {"id": role_id, "name": name, "synced_at": self.now})
+        return role_id
+
+    def connection(self, connection_id: str, name: str, strategy: str) -> None:
+        """As the connections load writes it: method_type from the strategy (auth0.identity_providers)."""
+        self.con.execute("INSERT INTO auth0.connections SELECT ?, ?, ?, (SELECT method_type FROM auth0.identity_providers "
+                         "WHERE provider = ?), [], ?", [connection_id, name, strategy, strategy, self.now])
+
+    def client(self, client_id: str, name: str, app_type: str, is_first_party: bool) -> None:
+        self._insert("auth0.clients", {"client_id": client_id, "name": name, "app_type": app_type,
+                                       "is_first_party": is_first_party, "synced_at": self.now})
+
     def apply_views(self) -> None:
         for path in view_files():
             self.con.execute(read_sql(path))
@@ -123,6 +149,7 @@ def test_each_view_file_is_one_create_or_replace_view_named_after_the_file():
     assert [p.name for p in files] == [
         "10_auth0__user_auth_methods.sql",
         "11_auth0__account_link_candidates.sql",
+        "12_auth0__login_events_enriched.sql",
         "20_playbooks__activation.sql",
         "21_playbooks__qualification.sql",
         "22_playbooks__nurture.sql",
@@ -452,24 +479,60 @@ def test_qualification(wh: Warehouse):
     # deleted: not scored
     wh.user("q|deleted", email="x@acme.io", email_verified=True, deleted_at=wh.ago(days=1))
 
+    # Organizations. acme: 4 live members, 3 active in 30 days (admin, active1, active2), a deleted
+    # member not counted; beta: a second, smaller organization of org-member; smallco: one member with a
+    # role, too few active members; gone: deleted organization, no signal.
+    admin, buyer = wh.role("rol_admin", "admin"), wh.role("rol_buyer", "buyer")
+    acme, beta = wh.organization("org_acme", "acme"), wh.organization("org_beta", "beta")
+    small, gone = wh.organization("org_small", "smallco"), wh.organization("org_gone", "gone", deleted=True)
+    for user_id, days in (("q|org-admin", 2), ("q|org-member", 40), ("q|org-active1", 28), ("q|org-active2", 1),
+                          ("q|org-gone", 1), ("q|org-small", 1)):
+        wh.user(user_id, email=f"{user_id[2:]}@gmail.com", email_verified=True, last_login=wh.ago(days=days))
+        wh.identity(user_id, "auth0", "db", is_social=False, is_primary=True)
+    wh.member(acme, "q|org-admin", admin)
+    for user_id in ("q|org-member", "q|org-active1", "q|org-active2", "q|deleted"):
+        wh.member(acme, user_id)
+    wh.member(beta, "q|org-member", buyer)  # a role in the smaller organization: not the one scored
+    wh.member(small, "q|org-small", buyer)
+    wh.member(gone, "q|org-gone", admin)
+
     assert wh.columns("playbooks.qualification") == [
         "user_id", "email", "email_domain", "enterprise_idp_points", "company_email_points",
-        "linked_identity_points", "plan", "plan_points", "company", "company_points", "score", "tier",
+        "linked_identity_points", "plan", "plan_points", "company", "company_points",
+        "organization_id", "organization_name", "organization_count", "organization_members",
+        "organization_active_members", "organization_roles", "organization_points", "organization_role_points",
+        "active_organization_points", "score", "tier",
     ]
     columns = ("email", "email_domain", "enterprise_idp_points", "company_email_points",
-               "linked_identity_points", "plan", "plan_points", "company", "company_points", "score", "tier")
+               "linked_identity_points", "plan", "plan_points", "company", "company_points",
+               "organization_id", "organization_name", "organization_count", "organization_members",
+               "organization_active_members", "organization_roles", "organization_points", "organization_role_points",
+               "active_organization_points", "score", "tier")
+    no_org = (None, None, 0, 0, 0, [], 0, 0, 0)
     expected = {
-        "q|all":                 ("jane@acme.io", "acme.io",   30, 20, 10, "Enterprise", 20, "Acme",     10, 90, "hot"),
-        "q|hot-edge":            ("al@bigco.com", "bigco.com", 30, 20,  0, None,          0, None,        0, 50, "hot"),
-        "q|warm-40":             ("bo@Gmail.com", "gmail.com", 30,  0,  0, "starter",    10, None,        0, 40, "warm"),
-        "q|warm-edge":           ("cy@firm.com",  "firm.com",   0, 20,  0, None,          0, "Firm Ltd", 10, 30, "warm"),
-        "q|cold-edge":           ("di@firm.com",  "firm.com",   0, 20,  0, None,          0, None,        0, 20, "cold"),
-        "q|unverified":          ("ed@corp.com",  "corp.com",   0,  0,  0, None,          0, "Corp",     10, 10, "cold"),
-        "q|social-linked":       (None,           None,         0,  0, 10, None,          0, None,        0, 10, "cold"),
-        "q|passwordless-linked": ("fi@yahoo.com", "yahoo.com",  0,  0, 10, None,          0, None,        0, 10, "cold"),
-        "q|plan-object":         ("gi@hotmail.com", "hotmail.com", 0, 0, 0, "Pro",       20, None,        0, 20, "cold"),
-        "q|junk-metadata":       ("hu@outlook.com", "outlook.com", 0, 0, 0, None,         0, None,        0,  0, "cold"),
-        "q|no-at":               ("not-an-email", None,         0,  0,  0, None,          0, None,        0,  0, "cold"),
+        "q|all":                 ("jane@acme.io", "acme.io",   30, 20, 10, "Enterprise", 20, "Acme",     10, *no_org, 90, "hot"),
+        "q|hot-edge":            ("al@bigco.com", "bigco.com", 30, 20,  0, None,          0, None,        0, *no_org, 50, "hot"),
+        "q|warm-40":             ("bo@Gmail.com", "gmail.com", 30,  0,  0, "starter",    10, None,        0, *no_org, 40, "warm"),
+        "q|warm-edge":           ("cy@firm.com",  "firm.com",   0, 20,  0, None,          0, "Firm Ltd", 10, *no_org, 30, "warm"),
+        "q|cold-edge":           ("di@firm.com",  "firm.com",   0, 20,  0, None,          0, None,        0, *no_org, 20, "cold"),
+        "q|unverified":          ("ed@corp.com",  "corp.com",   0,  0,  0, None,          0, "Corp",     10, *no_org, 10, "cold"),
+        "q|social-linked":       (None,           None,         0,  0, 10, None,          0, None,        0, *no_org, 10, "cold"),
+        "q|passwordless-linked": ("fi@yahoo.com", "yahoo.com",  0,  0, 10, None,          0, None,        0, *no_org, 10, "cold"),
+        "q|plan-object":         ("gi@hotmail.com", "hotmail.com", 0, 0, 0, "Pro",       20, None,        0, *no_org, 20, "cold"),
+        "q|junk-metadata":       ("hu@outlook.com", "outlook.com", 0, 0, 0, None,         0, None,        0, *no_org, 0, "cold"),
+        "q|no-at":               ("not-an-email", None,         0,  0,  0, None,          0, None,        0, *no_org, 0, "cold"),
+        # organization rows:      org, name, count, members, active, roles, org/role/active points, score
+        "q|org-admin":   ("org-admin@gmail.com", "gmail.com", 0, 0, 0, None, 0, None, 0,
+                          acme, "acme", 1, 4, 3, ["admin"], 20, 10, 10, 40, "warm"),
+        "q|org-member":  ("org-member@gmail.com", "gmail.com", 0, 0, 0, None, 0, None, 0,
+                          acme, "acme", 2, 4, 3, [], 20, 0, 10, 30, "warm"),
+        "q|org-active1": ("org-active1@gmail.com", "gmail.com", 0, 0, 0, None, 0, None, 0,
+                          acme, "acme", 1, 4, 3, [], 20, 0, 10, 30, "warm"),
+        "q|org-active2": ("org-active2@gmail.com", "gmail.com", 0, 0, 0, None, 0, None, 0,
+                          acme, "acme", 1, 4, 3, [], 20, 0, 10, 30, "warm"),
+        "q|org-small":   ("org-small@gmail.com", "gmail.com", 0, 0, 0, None, 0, None, 0,
+                          small, "smallco", 1, 1, 1, ["buyer"], 20, 10, 0, 30, "warm"),
+        "q|org-gone":    ("org-gone@gmail.com", "gmail.com", 0, 0, 0, None, 0, None, 0, *no_org, 0, "cold"),
     }
     assert wh.rows_by_user("playbooks.qualification") == {
         user_id: dict(zip(columns, values)) for user_id, values in expected.items()
@@ -535,3 +598,48 @@ def test_nurture(wh: Warehouse):
     assert wh.rows_by_user("playbooks.nurture") == {
         user_id: dict(zip(columns, values)) for user_id, values in expected.items()
     }
+
+
+# ------------------------------------------------------------------------------------------------
+# auth0.connections in auth0.user_auth_methods, and auth0.login_events_enriched
+
+
+def test_user_auth_methods_takes_the_method_type_of_a_known_connection(wh: Warehouse):
+    # isSocial missing: unknown by the identity alone, enterprise by its connection's strategy (oidc)
+    wh.user("oidc|corp|1")
+    wh.identity("oidc|corp|1", "oidc", "corp-oidc", is_social=None, is_primary=True)
+    wh.connection("con_corp", "corp-oidc", "oidc")
+    # same identity, connection not synced (no read:connections): as before, unknown
+    wh.user("oidc|other|2")
+    wh.identity("oidc|other|2", "oidc", "other-oidc", is_social=None, is_primary=True)
+    rows = wh.rows_by_user("auth0.user_auth_methods")
+    assert rows["oidc|corp|1"]["primary_method_type"] == "enterprise"
+    assert rows["oidc|other|2"]["primary_method_type"] is None
+
+
+def test_login_events_enriched(wh: Warehouse):
+    wh.client("cli_web", "Bridged Web", "spa", True)
+    wh.connection("con_db", "Username-Password-Authentication", "auth0")
+    wh.connection("con_gh", "github", "github")
+    at = wh.ago(days=1)
+    # known client and connection (by id): the names and types of the synced tables
+    wh.event("u|1", "login_success", at, client_id="cli_web", client_name="Old name", connection_id="con_db",
+             connection="Username-Password-Authentication")
+    # connection named but without id: matched by name; unknown client: the event's own name
+    wh.event("u|2", "login_success", at, client_id="cli_gone", client_name="Gone App", connection="github")
+    # unknown connection: the event's strategy_type, else its strategy's method type
+    wh.event("u|3", "login_failure", at, connection="sso", strategy="samlp", strategy_type="Enterprise")
+    wh.event("u|4", "login_failure", at, connection="sms-x", strategy="sms", strategy_type="bogus")
+    wh.event(None, "other", at)
+    wh.apply_views()
+    rows = wh.con.execute(
+        "SELECT user_id, application_name, application_type, application_is_first_party, connection_method_type "
+        "FROM auth0.login_events_enriched ORDER BY log_id").fetchall()
+    assert rows == [
+        ("u|1", "Bridged Web", "spa", True, "database"),
+        ("u|2", "Gone App", None, None, "social"),
+        ("u|3", None, None, None, "enterprise"),
+        ("u|4", None, None, None, "passwordless"),
+        (None, None, None, None, None),
+    ]
+    assert wh.con.execute("SELECT count(*) FROM auth0.login_events").fetchone() == (5,)

@@ -6,10 +6,9 @@
 CREATE OR REPLACE VIEW auth0.user_auth_methods AS
 WITH thresholds AS (
     SELECT
-        -- identity providers of Auth0 database connections (custom databases report 'auth0' too)
-        ['auth0'] AS database_providers,
-        -- passwordless connections: one-time code or magic link sent by SMS or email
-        ['sms', 'email'] AS passwordless_providers,
+        -- method types an identity's provider settles by itself (auth0.identity_providers: 'auth0',
+        -- custom databases too → database; 'sms', 'email' → passwordless); other providers go by isSocial
+        ['database', 'passwordless'] AS provider_method_types,
         -- the values Auth0 puts in a log event's strategy_type; anything else is not trusted
         ['database', 'enterprise', 'passwordless', 'social'] AS known_method_types,
         -- log event types that prove the user had an enrolled MFA factor when they happened
@@ -27,7 +26,8 @@ live_users AS (
       AND filtered_out_at IS NULL
 ),
 
--- Every identity of a live user with the method type its provider stands for.
+-- Every identity of a live user with the method type its connection stands for (auth0.connections,
+-- from the connection's strategy) when the connection is known; else by its provider.
 -- Order matters: 'auth0', 'sms' and 'email' identities are not social, so they are classified
 -- before the is_social test; every other non-social identity is an enterprise IdP (samlp, waad,
 -- adfs, oidc, okta, ad, google-apps, ...). NULL when Auth0 did not say whether it is social.
@@ -39,14 +39,16 @@ identities AS (
         i.connection,
         i.is_primary,
         CASE
-            WHEN list_contains(t.database_providers, i.provider) THEN 'database'
-            WHEN list_contains(t.passwordless_providers, i.provider) THEN 'passwordless'
+            WHEN c.method_type IS NOT NULL THEN c.method_type
+            WHEN list_contains(t.provider_method_types, p.method_type) THEN p.method_type
             WHEN i.is_social THEN 'social'
             WHEN NOT i.is_social THEN 'enterprise'
         END AS method_type
     FROM auth0.user_identities AS i
     JOIN live_users AS u USING (user_id)
     CROSS JOIN thresholds AS t
+    LEFT JOIN auth0.connections AS c ON c.name = i.connection
+    LEFT JOIN auth0.identity_providers AS p ON p.provider = i.provider
 ),
 
 primary_identity AS (

@@ -5,6 +5,9 @@
 -- Metadata is read from auth0.user_metadata (one row per top-level key), matching key names
 -- loosely (case, '_', '-' and spaces ignored: company_name = companyName = "Company Name"), so the
 -- view works whatever names a customer's Auth0 rules chose.
+-- Organization signals (B2B): the user's main organization (auth0.organizations, live ones only) —
+-- the one with most members active in the window, then most members, then by name — its live
+-- members, those active in the window, and the user's roles in it.
 CREATE OR REPLACE VIEW playbooks.qualification AS
 WITH thresholds AS (
     SELECT
@@ -21,6 +24,15 @@ WITH thresholds AS (
         ['pro', 'professional', 'business', 'enterprise'] AS premium_plans,
         -- a company / organization name in app_metadata or user_metadata
         10 AS company_points,
+        -- member of an Auth0 organization: the user's company is a customer account
+        20 AS organization_points,
+        -- holds a role within that organization (e.g. its admin or buyer)
+        10 AS organization_role_points,
+        -- that organization has at least active_organization_min_members members who logged in
+        -- within active_member_days: a team actually using the product
+        10 AS active_organization_points,
+        3 AS active_organization_min_members,
+        30 AS active_member_days,
         -- tiers: score >= hot_min_score is hot, >= warm_min_score warm, anything lower cold
         50 AS hot_min_score,
         30 AS warm_min_score,
@@ -92,6 +104,47 @@ companies AS (
     GROUP BY m.user_id
 ),
 
+memberships AS (
+    SELECT m.org_id, m.user_id, o.name AS organization_name
+    FROM auth0.organization_members AS m
+    JOIN auth0.organizations AS o ON o.org_id = m.org_id AND o.deleted_at IS NULL
+),
+
+-- live members only: auth0.user_auth_methods holds live users
+organization_facts AS (
+    SELECT
+        ms.org_id,
+        count(*) AS members,
+        count(*) FILTER (WHERE a.last_login_at >= current_timestamp - to_hours(24 * t.active_member_days)) AS active_members
+    FROM memberships AS ms
+    JOIN auth0.user_auth_methods AS a USING (user_id)
+    CROSS JOIN thresholds AS t
+    GROUP BY ms.org_id
+),
+
+member_roles AS (
+    SELECT r.org_id, r.user_id, list_sort(list(DISTINCT coalesce(ro.name, r.role_id))) AS roles
+    FROM auth0.organization_member_roles AS r
+    LEFT JOIN auth0.roles AS ro ON ro.id = r.role_id
+    GROUP BY r.org_id, r.user_id
+),
+
+user_organizations AS (
+    SELECT
+        ms.user_id,
+        ms.org_id,
+        ms.organization_name,
+        f.members,
+        f.active_members,
+        coalesce(mr.roles, []) AS roles,
+        count(*) OVER (PARTITION BY ms.user_id) AS organization_count
+    FROM memberships AS ms
+    JOIN organization_facts AS f USING (org_id)
+    LEFT JOIN member_roles AS mr USING (org_id, user_id)
+    QUALIFY row_number() OVER (PARTITION BY ms.user_id
+                               ORDER BY f.active_members DESC, f.members DESC, ms.organization_name, ms.org_id) = 1
+),
+
 points AS (
     SELECT
         u.user_id,
@@ -112,17 +165,29 @@ points AS (
             ELSE 0
         END AS plan_points,
         c.company,
-        CASE WHEN c.company IS NOT NULL THEN t.company_points ELSE 0 END AS company_points
+        CASE WHEN c.company IS NOT NULL THEN t.company_points ELSE 0 END AS company_points,
+        o.org_id AS organization_id,
+        o.organization_name,
+        coalesce(o.organization_count, 0) AS organization_count,
+        coalesce(o.members, 0) AS organization_members,
+        coalesce(o.active_members, 0) AS organization_active_members,
+        coalesce(o.roles, []) AS organization_roles,
+        CASE WHEN o.org_id IS NOT NULL THEN t.organization_points ELSE 0 END AS organization_points,
+        CASE WHEN len(o.roles) > 0 THEN t.organization_role_points ELSE 0 END AS organization_role_points,
+        CASE WHEN o.active_members >= t.active_organization_min_members THEN t.active_organization_points ELSE 0 END
+            AS active_organization_points
     FROM user_facts AS u
     CROSS JOIN thresholds AS t
     LEFT JOIN plans AS p USING (user_id)
     LEFT JOIN companies AS c USING (user_id)
+    LEFT JOIN user_organizations AS o USING (user_id)
 ),
 
 scored AS (
     SELECT
         *,
-        enterprise_idp_points + company_email_points + linked_identity_points + plan_points + company_points AS score
+        enterprise_idp_points + company_email_points + linked_identity_points + plan_points + company_points
+            + organization_points + organization_role_points + active_organization_points AS score
     FROM points
 )
 

@@ -4,7 +4,8 @@ The support agent's question "what is this user's authentication method?", answe
 account with that address from /api/v2/users-by-email), its `identities` array explained for a
 support agent, and the user's latest log events (/api/v2/users/{id}/logs) for how they last signed
 in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:
-auth0 → database, sms/email → passwordless, otherwise social or enterprise by isSocial; MFA is
+auth0 → database, sms/email → passwordless (sql/seeds/identity_providers.csv), otherwise social or
+enterprise by isSocial; MFA is
 enrolled when the profile's `multifactor` lists a factor or the newest MFA log event proving a
 factor is newer than the newest `gd_unenroll`.
 
@@ -14,10 +15,13 @@ prints other Auth0 errors with exit 2). Nothing printed ever contains the client
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sys
 from datetime import datetime, timezone
+from functools import cache
 
 from bridged_auth0_pipeline.auth0 import (
     Auth0AuthorizationError,
@@ -27,12 +31,11 @@ from bridged_auth0_pipeline.auth0 import (
 )
 from bridged_auth0_pipeline.auth0.error_mapping import USER_ID_FORMAT
 from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
+from bridged_auth0_pipeline.warehouse.sql_files import read_sql
 
 FIELDS = ["user_id", "email", "email_verified", "phone_number", "name", "identities", "multifactor",
           "last_login", "logins_count", "blocked"]
 
-DATABASE_PROVIDERS = {"auth0"}
-PASSWORDLESS_PROVIDERS = {"sms", "email"}
 # log event types as classified in sql/seeds/log_event_types.csv
 LOGIN_SUCCESS_TYPES = {"s", "scoa", "sens"}
 MFA_ENROLLED_TYPES = {"gd_enrollment_complete", "gd_auth_succeed", "gd_recovery_succeed"}
@@ -40,45 +43,33 @@ MFA_UNENROLLED_TYPE = "gd_unenroll"
 # newest log events read per account: enough for the latest login and MFA event of almost anyone
 MAX_LOG_EVENTS = 100
 
-# what a support agent calls each identity provider
-PROVIDER_LABELS = {
-    "auth0": "Email and password",
-    "sms": "SMS one-time code",
-    "email": "Email one-time code or magic link",
-    "google-oauth2": "Google",
-    "github": "GitHub",
-    "facebook": "Facebook",
-    "apple": "Apple",
-    "windowslive": "Microsoft account",
-    "linkedin": "LinkedIn",
-    "twitter": "X (Twitter)",
-    "samlp": "SAML single sign-on",
-    "waad": "Microsoft Entra ID (Azure AD) single sign-on",
-    "adfs": "ADFS single sign-on",
-    "oidc": "OpenID Connect single sign-on",
-    "okta": "Okta single sign-on",
-    "google-apps": "Google Workspace single sign-on",
-    "ad": "Active Directory / LDAP",
-    "pingfederate": "PingFederate single sign-on",
-}
+# Provider → method type and label, the table the views and auth0.connections use too.
+IDENTITY_PROVIDERS = "seeds/identity_providers.csv"
+# Method types a provider settles by itself; any other goes by the identity's isSocial.
+PROVIDER_METHOD_TYPES = {"database", "passwordless"}
+
+
+@cache
+def identity_providers() -> dict[str, dict[str, str]]:
+    return {row["provider"]: row for row in csv.DictReader(io.StringIO(read_sql(IDENTITY_PROVIDERS)))}
+
+
 TYPE_WORDS = {"database": "database", "passwordless": "passwordless", "social": "social login",
               "enterprise": "enterprise SSO"}
 
 
 def method_type(identity: dict) -> str | None:
-    provider = identity.get("provider")
-    if provider in DATABASE_PROVIDERS:
-        return "database"
-    if provider in PASSWORDLESS_PROVIDERS:
-        return "passwordless"
+    known = identity_providers().get(identity.get("provider"))
+    if known and known["method_type"] in PROVIDER_METHOD_TYPES:
+        return known["method_type"]
     if identity.get("isSocial") is None:
         return None
     return "social" if identity.get("isSocial") else "enterprise"
 
 
 def label(provider: str | None, kind: str | None) -> str:
-    if provider in PROVIDER_LABELS:
-        return PROVIDER_LABELS[provider]
+    if provider in identity_providers():
+        return identity_providers()[provider]["label"]
     if kind == "enterprise":
         return f"{provider} single sign-on"
     return str(provider)

@@ -4,6 +4,7 @@ lineage and the `auth0/users` asset page. Screenshots land in bridged_auth0_pipe
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -38,6 +39,11 @@ PAGE_WAIT_SECONDS = 90
 # can: 4400x5200 CSS pixels hold the 2630x4631 layout of 22 assets at full detail (names not
 # shortened). Scale 0.5 keeps the screenshot at 2200x2600 pixels.
 LINEAGE_VIEWPORT = {"width": 4400, "height": 5200, "deviceScaleFactor": 0.5, "mobile": False}
+# Node names stay legible (about 10 px high) in a 1,600x2,900 picture of the whole graph.
+LINEAGE_PICTURE_SCALE = 1.3
+GRAPH_BOX = """const boxes = Array.from(document.querySelectorAll('foreignObject'), e => e.getBoundingClientRect());
+return [Math.min(...boxes.map(b => b.left)), Math.min(...boxes.map(b => b.top)),
+        Math.max(...boxes.map(b => b.right)), Math.max(...boxes.map(b => b.bottom))];"""
 ASSETS = "{ assetNodes { assetKey { path } groupName isAutoCreatedStub } }"
 USERS_CHECKS = """{ assetNodeOrError(assetKey: {path: ["auth0", "users"]}) { ... on AssetNode {
   assetChecksOrError { ... on AssetChecks { checks { name } } } } } }"""
@@ -63,6 +69,15 @@ def chromium():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def save_graph_picture(driver, path: Path, margin: int = 16) -> None:
+    """Save only the drawn graph (the box around every node and group), which docs/lineage.png is."""
+    left, top, right, bottom = driver.execute_script(GRAPH_BOX)
+    clip = {"x": left - margin, "y": top - margin, "width": right - left + 2 * margin,
+            "height": bottom - top + 2 * margin, "scale": LINEAGE_PICTURE_SCALE}
+    png = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": clip})["data"]
+    path.write_bytes(base64.b64decode(png))
 
 
 def wait_until(driver, ready) -> None:
@@ -106,7 +121,8 @@ def test_lineage_draws_every_asset_and_auth0_users_shows_rows_descriptions_and_p
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", LINEAGE_VIEWPORT)
         driver.get(f"{base}/asset-groups")
         wait_until(driver, lambda d: Counter(d.execute_script(DRAWN)["assets"]) == expected)
-        driver.save_screenshot(str(ARTIFACTS / "lineage.png"))
+        driver.save_screenshot(str(ARTIFACTS / "lineage_page.png"))
+        save_graph_picture(driver, ARTIFACTS / "lineage.png")
         drawn = driver.execute_script(DRAWN)
         assert Counter(drawn["assets"]) == expected
         assert sorted(drawn["groups"]) == groups

@@ -13,11 +13,12 @@ from bridged_auth0_pipeline.orchestration.sensors import build_rate_limit_rerun_
 from bridged_auth0_pipeline.views.assets import playbook_views
 from bridged_auth0_pipeline.warehouse.assets import warehouse_tables
 from bridged_auth0_pipeline.warehouse.checks import warehouse_checks
+from bridged_auth0_pipeline.warehouse.seed_assets import SEED_SPECS
 
 
 def build_definitions(settings: SyncSettings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[staged_extraction, warehouse_tables, playbook_views],
+        assets=[*SEED_SPECS, staged_extraction, warehouse_tables, playbook_views],
         asset_checks=[warehouse_checks],
         jobs=[build_sync_job(settings)],
         schedules=[build_sync_schedule(settings)],

@@ -11,7 +11,7 @@ from bridged_auth0_pipeline.definitions import build_definitions
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.sandbox import SandboxTenant
 from bridged_auth0_pipeline.views.assets import VIEW_FILES, playbook_views
-from bridged_auth0_pipeline.warehouse.checks import VIEW_CHECKS, _view_checks
+from bridged_auth0_pipeline.warehouse.checks import USER_VIEWS, VIEW_CHECKS, _view_checks
 from bridged_auth0_pipeline.warehouse.sql_files import read_sql
 from bridged_auth0_pipeline_tests.conftest import query
 
@@ -80,7 +80,7 @@ def test_materializations_carry_counts_descriptions_and_view_checks(sandbox_fact
         assert _metadata(second, view.to_user_string())["dagster/row_count"] == \
             query(warehouse_path, f"SELECT count(*) FROM {table}")[0][0]
     checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in second.get_asset_check_evaluations()}
-    assert {(view.to_user_string(), name) for view in VIEW_FILES for name in VIEW_CHECKS} <= set(checks)
+    assert {(view.to_user_string(), name) for view in USER_VIEWS for name in VIEW_CHECKS} <= set(checks)
     assert all(checks.values()), checks
 
 
@@ -95,7 +95,7 @@ def test_view_checks_fail_on_a_duplicate_and_on_a_user_who_is_not_live(sandbox_f
         con.execute("UPDATE auth0.users SET filtered_out_at = now() WHERE user_id = (SELECT min(user_id) FROM auth0.users)")
         nurture = dg.AssetKey(["playbooks", "nurture"])
         results = {(r.asset_key, r.check_name): r for r in
-                   _view_checks(con, {dg.AssetCheckKey(view, name) for view in VIEW_FILES for name in VIEW_CHECKS})}
+                   _view_checks(con, {dg.AssetCheckKey(view, name) for view in USER_VIEWS for name in VIEW_CHECKS})}
     assert not results[(nurture, "one_row_per_user")].passed
     assert not results[(nurture, "only_live_users")].passed
     # user_auth_methods applies the live-user filter itself: still passing.

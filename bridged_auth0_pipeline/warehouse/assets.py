@@ -24,6 +24,7 @@ from bridged_auth0_pipeline.warehouse.metadata import table_metadata
 from bridged_auth0_pipeline.warehouse.staging import read_extraction
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state, write_state
 from bridged_auth0_pipeline.warehouse.transaction import transaction
+from bridged_auth0_pipeline.warehouse.seed_assets import LOG_EVENT_TYPES
 
 USERS = dg.AssetKey(["auth0", "users"])
 USER_IDENTITIES = dg.AssetKey(["auth0", "user_identities"])
@@ -138,7 +139,7 @@ def _load_user_metadata(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
             LOGIN_EVENTS,
             "One row per Auth0 tenant log event (every type, unknown ones kept) with its category; "
             "the log_id cursor is committed with the rows.",
-            [STAGED_LOGIN_EVENTS],
+            [STAGED_LOGIN_EVENTS, LOG_EVENT_TYPES],  # the event type's category comes from the seed
         ),
         _spec(
             USERS,

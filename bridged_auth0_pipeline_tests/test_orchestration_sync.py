@@ -13,11 +13,14 @@ from bridged_auth0_pipeline.sandbox import SandboxTenant
 from bridged_auth0_pipeline_tests.conftest import query
 from bridged_auth0_pipeline_tests.warehouse_assertions import expected_memberships, expected_users, warehouse_rows
 
-VIEWS = {"auth0/user_auth_methods", "auth0/account_link_candidates", "playbooks/activation", "playbooks/qualification", "playbooks/nurture"}
+VIEWS = {"auth0/user_auth_methods", "auth0/account_link_candidates", "auth0/login_events_enriched", "playbooks/activation",
+         "playbooks/qualification", "playbooks/nurture"}
+# Connections and clients name what identities and log events mention: read with users and with logins.
+NAMING = {"auth0_staging/connections", "auth0/connections", "auth0/clients"}
 ASSETS_OF = {
-    "users": {"auth0_staging/users", "auth0_staging/roles", "auth0/users", "auth0/user_identities", "auth0/roles", "auth0/user_roles"},
+    "users": {"auth0_staging/users", "auth0_staging/roles", "auth0/users", "auth0/user_identities", "auth0/roles", "auth0/user_roles"} | NAMING,
     "user_metadata": {"auth0/user_metadata"},
-    "logins": {"auth0_staging/login_events", "auth0/login_events"},
+    "logins": {"auth0_staging/login_events", "auth0/login_events"} | NAMING,
 }
 
 

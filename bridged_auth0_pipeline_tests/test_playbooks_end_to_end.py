@@ -274,7 +274,9 @@ ACTIVATION = {
 
 QUALIFICATION_COLUMNS = [
     "user_id", "email", "email_domain", "enterprise_idp_points", "company_email_points", "linked_identity_points",
-    "plan", "plan_points", "company", "company_points", "score", "tier",
+    "plan", "plan_points", "company", "company_points", "organization_id", "organization_name", "organization_count",
+    "organization_members", "organization_active_members", "organization_roles", "organization_points",
+    "organization_role_points", "active_organization_points", "score", "tier",
 ]
 #            email               domain          ent  mail link plan          pts  company       pts score tier
 QUALIFICATION = {
@@ -297,6 +299,9 @@ QUALIFICATION = {
     OMAR_G:  ("Omar@Example.net", "example.net",   0,  0,  0, None,           0, None,         0,  0, "cold"),
     PIA:     ("pia@example.com",  "example.com",   0, 20, 10, None,           0, None,         0, 30, "warm"),
 }
+# No organizations in this tenant (the data object is off): the organization columns are empty.
+NO_ORGANIZATION = (None, None, 0, 0, 0, [], 0, 0, 0)
+QUALIFICATION = {user: (*row[:-2], *NO_ORGANIZATION, *row[-2:]) for user, row in QUALIFICATION.items()}
 
 NURTURE_COLUMNS = [
     "user_id", "email", "logins_7d", "logins_30d", "logins_90d", "failures_30d", "lifetime_logins",

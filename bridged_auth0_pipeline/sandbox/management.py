@@ -7,7 +7,6 @@ knows Auth0's semantics: parameters, searches, ordering, caps and response shape
 
 from __future__ import annotations
 
-import base64
 import heapq
 import re
 import threading
@@ -22,6 +21,8 @@ from .errors import (ApiError, invalid_query, management_error, query_validation
 from .gcpause import paused_gc
 from .exports import ExportJobs, SECRET_IDENTITY_KEYS, strip_identity_secrets
 from .organizations import DIRECTORY_ROUTES, DirectoryApi
+from .organizations import decode_cursor as _decode_cursor
+from .organizations import encode_cursor as _encode_cursor
 from .paging import SEARCH_CAP, int_param, bool_param, paged_body, read_page
 from .search import Node, QueryError, parse_query, run_query
 from .tenant import SandboxTenant
@@ -357,22 +358,6 @@ class ManagementApi:
 
     def get_job(self, req: Request, params: dict) -> Reply:
         return Reply(200, self.exports.status(params["id"], req.base_url))
-
-
-def _encode_cursor(user_id: str) -> str:
-    return base64.urlsafe_b64encode(f"after:{user_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(raw: str | None) -> str | None:
-    if not raw:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-    except ValueError:
-        text = ""
-    if not text.startswith("after:"):
-        raise invalid_query("Query validation error: 'Invalid from parameter' on property from")
-    return text[len("after:"):]
 
 
 __all__ = ["ApiError", "ManagementApi", "Reply", "Request", "Route"]

@@ -64,11 +64,12 @@ def connection_options(connection: dict) -> dict:
     return {}
 
 
-def _encode(value: str) -> str:
+def encode_cursor(value: str) -> str:
+    """A checkpoint `next`: opaque to the client, the last key served inside."""
     return base64.urlsafe_b64encode(f"after:{value}".encode()).decode().rstrip("=")
 
 
-def _decode(raw: str | None) -> str | None:
+def decode_cursor(raw: str | None) -> str | None:
     if not raw:
         return None
     try:
@@ -83,13 +84,13 @@ def _decode(raw: str | None) -> str | None:
 def checkpoint(items: list, key, query: dict[str, str], body_key: str, render=lambda item: item) -> dict:
     """`from`/`take` over items sorted by key: {body_key: [...], "next": ...} (no next on the last page)."""
     take = int_param(query, "take", 50, minimum=1, maximum=100)
-    after = _decode(query.get("from"))
+    after = decode_cursor(query.get("from"))
     keys = [key(item) for item in items]
     start = bisect_right(keys, after) if after is not None else 0
     chunk = items[start:start + take]
     body: dict = {body_key: [render(item) for item in chunk]}
     if start + take < len(items):
-        body["next"] = _encode(key(chunk[-1]))
+        body["next"] = encode_cursor(key(chunk[-1]))
     return body
 
 
@@ -133,7 +134,8 @@ class Organizations:
 
     def remove_members(self, org_id: str, user_ids) -> None:
         with self.tenant.lock:
-            self.members[org_id] = [uid for uid in self.members[org_id] if uid not in set(user_ids)]
+            gone = set(user_ids)
+            self.members[org_id] = [uid for uid in self.members[org_id] if uid not in gone]
             for uid in user_ids:
                 self.member_roles.pop((org_id, uid), None)
             self.tenant._log_management_write("Delete members from an organization", "delete",

@@ -98,7 +98,7 @@ def _stage_members(con, pages) -> None:
     for table, rows in (("organization_members", members), ("organization_member_roles", roles)):
         if rows:
             columns = list(zip(*rows))
-            placeholders = ", ".join(f"unnest(?::VARCHAR[])" for _ in columns)
+            placeholders = ", ".join("unnest(?::VARCHAR[])" for _ in columns)
             con.execute(f"INSERT INTO auth0_staging.{table} SELECT {placeholders}", [list(c) for c in columns])
 
 

@@ -20,8 +20,7 @@ import duckdb
 
 from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.extraction.common import request_metadata
-from bridged_auth0_pipeline.extraction.roles import LATEST_LOG_ID, LATEST_LOG_ID_BEFORE, REREAD_MARGIN
+from bridged_auth0_pipeline.extraction.common import memberships_log_position, request_metadata
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
 
@@ -130,11 +129,7 @@ def extract_organizations(log, client, con: duckdb.DuckDBPyConnection, sync: Syn
                         "SELECT org_id, user_id, role_id FROM auth0.organization_member_roles")
         members = con.execute("SELECT count(*) FROM auth0_staging.organization_members").fetchone()[0]
         wait_for_logs()
-        with con.cursor() as fresh:
-            if reread_ahead_of_logs:
-                as_of = fresh.execute(LATEST_LOG_ID_BEFORE, [now - REREAD_MARGIN]).fetchone()[0] or state.cursor
-            else:
-                as_of = fresh.execute(LATEST_LOG_ID).fetchone()[0]
+        as_of = memberships_log_position(con, reread_ahead_of_logs, now, state.cursor)
         extraction.api_total = len(orgs)
         extraction.high_water = as_of
         extraction.details = {"memberships": members, "reason": reason,

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 
-from bridged_auth0_pipeline.extraction.common import request_metadata
+from bridged_auth0_pipeline.extraction.common import memberships_log_position, request_metadata
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records, stage_role_members
 from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
@@ -31,15 +31,6 @@ ROLE_CHANGES_SINCE = """
 # The sapi paths that change memberships: /api/v2/users/{id}/roles and /api/v2/roles/{id}/users grant or
 # revoke; /api/v2/users/{id}/identities links (the secondary account and its memberships disappear, with
 # no sdu event) or unlinks. A sapi event without a path counts, to be safe.
-LATEST_LOG_ID = "SELECT max(log_id) FROM (SELECT log_id FROM auth0_staging.login_events UNION ALL SELECT log_id FROM auth0.login_events)"
-LATEST_LOG_ID_BEFORE = """
-    SELECT max(log_id) FROM (
-        SELECT log_id, try_cast(raw::JSON->>'date' AS TIMESTAMPTZ) AS occurred_at FROM auth0_staging.login_events
-        UNION ALL
-        SELECT log_id, occurred_at FROM auth0.login_events
-    ) WHERE occurred_at < $1
-"""
-REREAD_MARGIN = timedelta(minutes=5)
 
 
 def plan_member_refresh(
@@ -94,16 +85,8 @@ def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events) -
         else:
             con.execute("INSERT INTO auth0_staging.role_members SELECT role_id, user_id FROM auth0.user_roles")
         members = con.execute("SELECT count(*) FROM auth0_staging.role_members").fetchone()[0]
-        # The log position these memberships are current as of. It must cover this run's events, so wait
-        # for them and read them through a fresh connection (this transaction's snapshot predates them).
-        # After a re-read that ran ahead of the log events, only events logged before it started are
-        # covered (with a margin for clock skew): a change made meanwhile shows in the next run's check.
         wait_for_logs()
-        with con.cursor() as fresh:
-            if reread_ahead_of_logs:
-                as_of_log_id = fresh.execute(LATEST_LOG_ID_BEFORE, [now - REREAD_MARGIN]).fetchone()[0] or state.cursor
-            else:
-                as_of_log_id = fresh.execute(LATEST_LOG_ID).fetchone()[0]
+        as_of_log_id = memberships_log_position(con, reread_ahead_of_logs, now, state.cursor)
         extraction.api_total = len(roles)
         extraction.high_water = as_of_log_id
         extraction.details = {

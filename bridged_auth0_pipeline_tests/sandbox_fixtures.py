@@ -1,6 +1,6 @@
 """Helpers and fixtures for tests that talk to the Auth0 sandbox over real HTTP.
 
-Import the fixtures into a test module (`from sandbox_fixtures import sandbox_server, ...`); this
+Import the fixtures into a test module (`from bridged_auth0_pipeline_tests.sandbox_fixtures import sandbox_server, ...`); this
 is not a conftest so it only affects the modules that ask for it.
 """
 

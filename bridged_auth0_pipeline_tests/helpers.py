@@ -1,0 +1,41 @@
+"""What the tests share besides fixtures: the repository, the marker secret, a read-only query,
+the real CLI path. A plain module: tests import it, never conftest."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from bridged_auth0_pipeline.sandbox import SandboxServer
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SECRET = "test-secret-c0ffee-MARKER"
+
+
+def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def dagster_job_execute(env: dict[str, str], dagster_home: Path, **popen) -> subprocess.Popen:
+    """Start the real CLI path: `dagster job execute -m bridged_auth0_pipeline.definitions -j auth0_sync`."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+    command = [str(Path(sys.executable).with_name("dagster")), "job", "execute",
+               "-m", "bridged_auth0_pipeline.definitions", "-j", "auth0_sync"]
+    return subprocess.Popen(
+        command, env={**env, "DAGSTER_HOME": str(dagster_home)}, cwd=REPO_ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, **popen,
+    )
+
+
+def pipeline_process_env(server: SandboxServer, warehouse: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "BRIDGED_", "DAGSTER_"))}
+    env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id,
+               AUTH0_CLIENT_SECRET=server.client_secret, BRIDGED_DUCKDB_PATH=str(warehouse),
+               BRIDGED_CONNECTIONS_PATH=str(warehouse.parent / "connections.db"), **settings)
+    return env

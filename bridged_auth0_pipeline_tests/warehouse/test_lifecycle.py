@@ -1,0 +1,187 @@
+"""The warehouse follows each lifecycle change an Auth0 tenant sees, at the next incremental run.
+
+Every change is made the way a tenant sees it made: through the sandbox's Management API over real
+HTTP (each write leaves a `sapi` log event carrying the request), then auth0_sync runs
+incrementally against the same sandbox into a real DuckDB file, and the warehouse must equal the
+tenant: live users, identities, metadata rows, role memberships, and the views built on them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
+from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
+from bridged_auth0_pipeline_tests.helpers import query
+from bridged_auth0_pipeline_tests.warehouse_assertions import assert_warehouse_equals_tenant
+
+WRITE_SCOPES = DEFAULT_SCOPES + ("update:users", "delete:users", "create:role_members", "delete:role_members")
+VIEWS = ("auth0.user_auth_methods", "auth0.account_link_candidates", "playbooks.activation",
+         "playbooks.qualification", "playbooks.nurture")
+
+
+def management_writer(server: SandboxServer) -> httpx.Client:
+    """An administrator's Management API client (its own token, with write scopes)."""
+    token = httpx.post(f"{server.base_url}/oauth/token", json={
+        "grant_type": "client_credentials", "client_id": server.client_id,
+        "client_secret": server.client_secret, "audience": server.audience}).json()["access_token"]
+    return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def ok(response: httpx.Response) -> httpx.Response:
+    assert response.is_success, (response.request.method, response.request.url, response.text)
+    return response
+
+
+def users_extraction_mode(warehouse) -> str:
+    return query(warehouse, "SELECT mode FROM auth0_staging.extractions WHERE stream = 'users'")[0][0]
+
+
+def in_views(warehouse, user_id: str) -> list[str]:
+    return [view for view in VIEWS if query(warehouse, f"SELECT count(*) FROM {view} WHERE user_id = ?", [user_id])[0][0]]
+
+
+def identities_of(warehouse, user_id: str) -> set[tuple]:
+    return set(query(warehouse, "SELECT provider, identity_user_id FROM auth0.user_identities WHERE user_id = ?",
+                     [user_id]))
+
+
+def link_candidate_pair(warehouse, tenant: SandboxTenant) -> tuple[str, str]:
+    """Two accounts that account_link_candidates groups together, each with one identity."""
+    for (user_ids,) in query(warehouse, "SELECT list(user_id ORDER BY user_id) FROM auth0.account_link_candidates "
+                                        "GROUP BY normalized_email HAVING count(*) = 2 ORDER BY 1"):
+        if all(len(tenant.users[uid]["identities"]) == 1 for uid in user_ids):
+            return user_ids[0], user_ids[1]
+    raise AssertionError("the synthetic tenant should have link candidates")
+
+
+def test_linking_merges_the_secondary_away_and_unlinking_brings_it_back(
+    sandbox_factory, pipeline_env, run_sync, warehouse_path
+):
+    tenant = SandboxTenant.generate(users=300, seed=11)
+    server = sandbox_factory(tenant, scopes=WRITE_SCOPES)
+    pipeline_env(server)
+    assert run_sync().success
+    primary, secondary = link_candidate_pair(warehouse_path, tenant)
+    role_id = sorted(tenant.roles)[0]
+    provider, _, identity_id = secondary.partition("|")
+    with management_writer(server) as admin:
+        ok(admin.post(f"/api/v2/roles/{role_id}/users", json={"users": [secondary]}))
+        assert run_sync().success
+        assert "auth0.account_link_candidates" in in_views(warehouse_path, secondary)
+        assert "auth0.account_link_candidates" in in_views(warehouse_path, primary)
+
+        ok(admin.post(f"/api/v2/users/{primary}/identities", json={"provider": provider, "user_id": identity_id}))
+        assert secondary not in tenant.users and not any(e["type"] == "sdu" and e.get("user_id") == secondary
+                                                         for e in tenant.logs)
+        assert run_sync().success
+
+        assert users_extraction_mode(warehouse_path) == "incremental"
+        assert_warehouse_equals_tenant(warehouse_path, tenant)  # the secondary's membership went with it too
+        (linked_to, deleted_at), = query(warehouse_path, "SELECT linked_to_user_id, deleted_at FROM auth0.users "
+                                                         "WHERE user_id = ?", [secondary])
+        assert linked_to == primary and deleted_at is not None
+        assert in_views(warehouse_path, secondary) == []
+        assert "auth0.user_auth_methods" in in_views(warehouse_path, primary)
+        assert "auth0.account_link_candidates" not in in_views(warehouse_path, primary), "no longer a pair"
+        assert identities_of(warehouse_path, secondary) == set(), "the identity is listed under the primary only"
+        assert (provider, identity_id) in identities_of(warehouse_path, primary)
+
+        assert run_sync().success  # nothing changed: the link is not re-applied or undone
+        assert query(warehouse_path, "SELECT linked_to_user_id FROM auth0.users WHERE user_id = ?", [secondary]) == [
+            (primary,)]
+
+        ok(admin.delete(f"/api/v2/users/{primary}/identities/{provider}/{identity_id}"))
+        assert run_sync().success
+
+    assert users_extraction_mode(warehouse_path) == "incremental"
+    assert_warehouse_equals_tenant(warehouse_path, tenant)
+    assert query(warehouse_path, "SELECT linked_to_user_id, deleted_at FROM auth0.users WHERE user_id = ?",
+                 [secondary]) == [(None, None)]
+    assert identities_of(warehouse_path, secondary) == {(provider, identity_id)}
+    assert (provider, identity_id) not in identities_of(warehouse_path, primary)
+    assert "auth0.account_link_candidates" in in_views(warehouse_path, secondary), "a pair again"
+    assert "auth0.user_auth_methods" in in_views(warehouse_path, secondary)
+
+
+def test_every_other_change_lands_at_the_next_incremental_run(sandbox_factory, pipeline_env, run_sync, warehouse_path):
+    tenant = SandboxTenant.generate(users=300, seed=12)
+    server = sandbox_factory(tenant, scopes=WRITE_SCOPES)
+    pipeline_env(server)
+    singles = [uid for uid in sorted(tenant.users) if len(tenant.users[uid]["identities"]) == 1]
+    email, meta, app, block, unblock, grant, revoke, role_users, delete = singles[:9]
+    role_id = sorted(tenant.roles)[0]
+    tenant.update_user(meta, user_metadata={"keep": 1, "drop": {"nested": True}})
+    tenant.update_user(app, app_metadata={"plan": "pro", "seats": 3})
+    tenant.update_user(unblock, blocked=True)
+    tenant.remove_role_members(role_id, [grant, role_users])
+    tenant.add_role_members(role_id, [revoke])
+    assert run_sync().success
+    assert_warehouse_equals_tenant(warehouse_path, tenant)
+    writes_before = len([e for e in tenant.logs if e["type"] == "sapi"])
+
+    with management_writer(server) as admin:
+        ok(admin.patch(f"/api/v2/users/{email}", json={"email": "moved@example.org"}))
+        ok(admin.patch(f"/api/v2/users/{meta}", json={"user_metadata": {"drop": None}}))
+        ok(admin.patch(f"/api/v2/users/{app}", json={"app_metadata": {}}))
+        ok(admin.patch(f"/api/v2/users/{block}", json={"blocked": True}))
+        ok(admin.patch(f"/api/v2/users/{unblock}", json={"blocked": False}))
+        ok(admin.post(f"/api/v2/users/{grant}/roles", json={"roles": [role_id]}))
+        ok(admin.request("DELETE", f"/api/v2/users/{revoke}/roles", json={"roles": [role_id]}))
+        ok(admin.post(f"/api/v2/roles/{role_id}/users", json={"users": [role_users]}))
+        ok(admin.delete(f"/api/v2/users/{delete}"))
+        ephemeral = tenant.add_user({"email": "here-and-gone@example.org", "email_verified": True})["user_id"]
+        ok(admin.delete(f"/api/v2/users/{ephemeral}"))
+    assert run_sync().success
+
+    assert users_extraction_mode(warehouse_path) == "incremental"
+    rows = assert_warehouse_equals_tenant(warehouse_path, tenant, deleted={delete})
+    assert rows["deleted"] == {delete}
+    assert query(warehouse_path, "SELECT email FROM auth0.users WHERE user_id = ?", [email]) == [("moved@example.org",)]
+    metadata = "SELECT key FROM auth0.user_metadata WHERE user_id = ? AND source = ?"
+    assert query(warehouse_path, metadata, [meta, "user_metadata"]) == [("keep",)]
+    assert query(warehouse_path, metadata, [app, "app_metadata"]) == []
+    assert query(warehouse_path, "SELECT user_id, blocked FROM auth0.users WHERE user_id IN (?, ?) ORDER BY 1",
+                 [block, unblock]) == sorted([(block, True), (unblock, False)])
+    members = {uid for (uid,) in query(warehouse_path, "SELECT user_id FROM auth0.user_roles WHERE role_id = ?", [role_id])}
+    assert {grant, role_users} <= members and revoke not in members
+    assert query(warehouse_path, "SELECT count(*) FROM auth0.users WHERE user_id = ?", [ephemeral]) == [(0,)]
+    assert in_views(warehouse_path, delete) == []
+    # Each write landed as a sapi event with its request (method, path, body) and response status.
+    landed = query(warehouse_path, "SELECT raw FROM auth0.login_events WHERE type = 'sapi' ORDER BY log_id")
+    writes = [json.loads(raw)["details"] for (raw,) in landed][writes_before:]
+    assert [(d["request"]["method"], d["response"]["statusCode"]) for d in writes] == [
+        ("patch", 200)] * 5 + [("post", 204), ("delete", 204), ("post", 200), ("delete", 204), ("delete", 204)]
+    assert writes[1]["request"]["body"] == {"user_metadata": {"drop": None}}
+
+
+def test_a_user_deleted_while_the_export_job_runs(sandbox_factory, pipeline_env, run_sync, warehouse_path):
+    """One user is deleted before the export snapshot is taken, one right after (in the file, gone in
+    the tenant): the full run and the next incremental run leave neither live."""
+    tenant = SandboxTenant.generate(users=300, seed=13)
+    server = sandbox_factory(tenant, scopes=WRITE_SCOPES)
+    pipeline_env(server)
+    before_snapshot, after_snapshot = sorted(tenant.users)[10:12]
+    take_snapshot = tenant.snapshot_users
+    admin = management_writer(server)
+
+    def snapshot_between_deletions() -> list[dict]:
+        tenant.snapshot_users = take_snapshot  # once
+        ok(admin.delete(f"/api/v2/users/{before_snapshot}"))
+        users = take_snapshot()
+        ok(admin.delete(f"/api/v2/users/{after_snapshot}"))
+        return users
+
+    tenant.snapshot_users = snapshot_between_deletions
+    with admin:
+        assert run_sync().success
+    assert before_snapshot not in tenant.users and after_snapshot not in tenant.users, "the hook ran"
+    assert run_sync().success
+
+    assert users_extraction_mode(warehouse_path) == "incremental"
+    rows = assert_warehouse_equals_tenant(warehouse_path, tenant)
+    assert before_snapshot not in rows["users"] and after_snapshot not in rows["users"]
+    assert query(warehouse_path, "SELECT count(*) FROM auth0.users WHERE user_id = ?", [before_snapshot]) == [(0,)]
+    assert after_snapshot in rows["deleted"], "in the export file, then its sdu event marks it deleted"

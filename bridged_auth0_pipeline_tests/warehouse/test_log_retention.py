@@ -1,0 +1,88 @@
+"""A log cursor older than the tenant's log retention is a gap in the history: found whichever way
+Auth0 answers the checkpoint (a 400, or silently from the oldest retained event), reported with its
+size by the `login_cursor_gap` check, and the run fails instead of looking green.
+
+The sandbox's clock is moved forward three days with a one-day retention (the Starter plan): the
+stored cursor's event and everything up to the new events expire, as they would for a tenant
+synced less often than its plan keeps logs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from bridged_auth0_pipeline.sandbox import SandboxTenant
+from bridged_auth0_pipeline_tests.helpers import query
+from bridged_auth0_pipeline_tests.warehouse_assertions import assert_warehouse_equals_tenant
+
+
+def _date(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def gap_check(result):
+    return [e for e in result.get_asset_check_evaluations() if e.check_name == "login_cursor_gap"]
+
+
+def log_by_id_requests(server) -> list[str]:
+    return [r.path for r in server.requests if r.api == "management" and r.path.startswith("/api/v2/logs/")]
+
+
+@pytest.mark.parametrize("expired_from", ["reject", "oldest"])
+def test_a_cursor_past_the_retention_is_a_reported_gap_and_fails_the_run(
+    expired_from, sandbox_factory, pipeline_env, run_sync, warehouse_path
+):
+    tenant = SandboxTenant.generate(users=100, seed=23)
+    now = [tenant.now()]
+    tenant.clock = lambda: now[0]
+    tenant.expired_from = expired_from
+    server = sandbox_factory(tenant)
+    pipeline_env(server)
+    assert run_sync().success
+    user_id = sorted(tenant.users)[0]
+
+    # New events, cursor still retained: one GET /api/v2/logs/{cursor} answers 200, no gap.
+    for _ in range(5):
+        tenant.add_log("s", user_id=user_id)
+    result = run_sync()
+    assert result.success and all(e.passed for e in gap_check(result))
+    cursor = query(warehouse_path, "SELECT cursor FROM auth0._sync_state WHERE stream = 'login_events'")[0][0]
+    assert log_by_id_requests(server) == [f"/api/v2/logs/{tenant.logs[-6]['log_id']}"]
+    cursor_date = _date(tenant.get_log(cursor)["date"])
+
+    now[0] += timedelta(days=3)
+    tenant.retention_days = 1
+    for _ in range(20):
+        tenant.add_log("s", user_id=user_id)
+    assert tenant.get_log(cursor) is None and len(tenant.logs) == 20, "only the new events are retained"
+
+    result = run_sync(raise_on_error=False)
+
+    assert not result.success, "a run that found a gap must not look green"
+    (check,) = gap_check(result)
+    assert not check.passed and check.severity.value == "ERROR"
+    metadata = {key: value.value for key, value in check.metadata.items()}
+    oldest = tenant.logs[0]
+    assert metadata["cursor"] == cursor
+    assert metadata["oldest_available_log_id"] == oldest["log_id"]
+    assert int(metadata["gap_seconds"]) == round((_date(oldest["date"]) - cursor_date).total_seconds())
+    assert int(metadata["gap_seconds"]) >= 3 * 86400 - 60
+    assert ("404" if expired_from == "oldest" else "refused") in metadata["detected_by"]
+    assert "sync more often" in check.description
+    # The rest of the run still landed: every retained event once, users and roles as in the tenant.
+    assert_warehouse_equals_tenant(warehouse_path, tenant)
+
+    result = run_sync()  # the gap was reported once; the next run is clean again
+    assert result.success and all(e.passed for e in gap_check(result))
+
+
+def test_no_check_request_when_there_are_no_new_events(sandbox_factory, pipeline_env, run_sync):
+    """A run without new log events cannot have been restarted silently: no GET /api/v2/logs/{id}."""
+    tenant = SandboxTenant.generate(users=50, seed=24)
+    server = sandbox_factory(tenant)
+    pipeline_env(server)
+    assert run_sync().success
+    assert run_sync().success
+    assert log_by_id_requests(server) == []

@@ -21,8 +21,8 @@ import duckdb
 from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.common import memberships_log_position, request_metadata
-from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records
-from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
+from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records
+from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
 
 CONNECTIONS_DESCRIPTION = "Auth0 connections (with their enabled clients) and applications as of this run, credentials removed."
 ORGANIZATIONS_DESCRIPTION = ("Auth0 organizations, their member user_ids and the members' roles in each "

@@ -14,8 +14,8 @@ import duckdb
 
 from bridged_auth0_pipeline.extraction.common import memberships_log_position, request_metadata
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.warehouse.staging import extraction_transaction, stage_records, stage_role_members
-from bridged_auth0_pipeline.warehouse.state import StreamState, read_state
+from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records, stage_role_members
+from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
 
 ROLE_CHANGES_SINCE = """
     SELECT count(*), max(log_id) FROM (

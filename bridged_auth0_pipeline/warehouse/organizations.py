@@ -7,9 +7,9 @@ from datetime import datetime
 
 import dagster as dg
 
-from bridged_auth0_pipeline.warehouse.loads import execute_load
+from bridged_auth0_pipeline.warehouse.store.loads import execute_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
-from bridged_auth0_pipeline.warehouse.state import StreamState, write_state
+from bridged_auth0_pipeline.warehouse.store.state import StreamState, write_state
 
 ORGANIZATIONS = dg.AssetKey(["auth0", "organizations"])
 ORGANIZATION_MEMBERS = dg.AssetKey(["auth0", "organization_members"])

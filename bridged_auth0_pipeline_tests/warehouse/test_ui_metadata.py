@@ -12,7 +12,7 @@ from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.sandbox import SandboxTenant
 from bridged_auth0_pipeline.views.assets import VIEW_FILES, playbook_views
 from bridged_auth0_pipeline.warehouse.checks import USER_VIEWS, VIEW_CHECKS, _view_checks
-from bridged_auth0_pipeline.warehouse.sql_files import read_sql
+from bridged_auth0_pipeline.warehouse.store.sql_files import read_sql
 from bridged_auth0_pipeline_tests.helpers import query
 
 

@@ -43,9 +43,15 @@ def export_user_lines(
 def wait_for_export(session: Auth0Session, job_id: str, deadline_seconds: float) -> str:
     started = time.monotonic()
     delay = POLL_MIN_SECONDS
+    shown = None
     while True:
         job, _ = session.get_json(f"jobs/{job_id}")
         status = job.get("status")
+        if (status, job.get("percentage_done")) != shown and status != "completed":  # the job's progress, as it moves
+            shown = (status, job.get("percentage_done"))
+            left = job.get("time_left_seconds")
+            log.info("Users export %s: %s, %s%% done%s", job_id, status, job.get("percentage_done", 0),
+                     f" (about {left} s left)" if left else "")
         if status == "completed" and job.get("location"):
             log.info("Users export %s completed after %.1fs", job_id, time.monotonic() - started)
             return job["location"]

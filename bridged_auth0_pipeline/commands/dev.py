@@ -8,12 +8,11 @@ at it; otherwise `dagster dev` starts as is.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
-from bridged_auth0_pipeline.commands.sync import DEMO_USERS
+from bridged_auth0_pipeline.commands.sync import DEMO_USERS, start_demo_sandbox
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
 
@@ -22,13 +21,7 @@ def run_dev(dagster_args: list[str]) -> int:
     env = dict(os.environ)
     server = None
     if not TenantDirectory(SyncSettings.from_env()).keys():
-        from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
-
-        secret = secrets.token_urlsafe(24)
-        server = SandboxServer(SandboxTenant.demo(users=DEMO_USERS), client_secret=secret)
-        server.__enter__()
-        env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id, AUTH0_CLIENT_SECRET=secret)
-        env.pop("AUTH0_AUDIENCE", None)
+        server = start_demo_sandbox(env, DEMO_USERS)
         print(f"No tenant is configured: the UI syncs the built-in sandbox tenant ({DEMO_USERS} users) at "
               f"{server.base_url} while it runs. Set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or "
               "`bridged-auth0 connect`, to use a real tenant.", flush=True)

@@ -28,13 +28,7 @@ def sync_environment_tenant(settings: SyncSettings, sandbox_users: int) -> int:
     env = dict(os.environ)
     server = None
     if not env.get("AUTH0_DOMAIN"):
-        from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
-
-        secret = secrets.token_urlsafe(24)  # a throwaway credential, handed to the job in its environment only
-        server = SandboxServer(SandboxTenant.demo(users=sandbox_users), client_secret=secret)
-        server.__enter__()
-        env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id, AUTH0_CLIENT_SECRET=secret)
-        env.pop("AUTH0_AUDIENCE", None)
+        server = start_demo_sandbox(env, sandbox_users)
         print(f"AUTH0_DOMAIN is not set: syncing the built-in sandbox tenant ({sandbox_users} users) at {server.base_url}")
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "job", "execute", "-m", "bridged_auth0_pipeline.definitions", "-j", "auth0_sync"]
@@ -43,6 +37,21 @@ def sync_environment_tenant(settings: SyncSettings, sandbox_users: int) -> int:
     finally:
         if server is not None:
             server.__exit__(None, None, None)
+
+
+def start_demo_sandbox(env: dict[str, str], users: int):
+    """Serve the demo tenant (`make sync`, `make dev`) and point `env`'s AUTH0_* at it. Its client has
+    the naming tables' scopes too, so the demo syncs connections and clients without a warning."""
+    from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
+    from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
+
+    secret = secrets.token_urlsafe(24)  # a throwaway credential, handed to the job in its environment only
+    server = SandboxServer(SandboxTenant.demo(users=users), client_secret=secret,
+                           scopes=DEFAULT_SCOPES + ("read:connections", "read:clients"))
+    server.__enter__()
+    env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id, AUTH0_CLIENT_SECRET=secret)
+    env.pop("AUTH0_AUDIENCE", None)
+    return server
 
 
 def sync_tenant(key: str) -> int:

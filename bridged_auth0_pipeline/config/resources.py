@@ -1,5 +1,6 @@
 """The Dagster resource every asset uses: the run's tenant (settings, warehouse, Auth0 client)."""
 
+import logging
 import os
 from typing import Optional
 
@@ -39,6 +40,9 @@ class TenantResource(dg.ConfigurableResource):
         return cls(settings_json=settings.to_json())
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # The pipeline's INFO lines (export progress, 429 waits, retries) reach the run's log through
+        # dagster.yaml's managed_python_loggers; Python's default level would drop them.
+        logging.getLogger("bridged_auth0_pipeline").setLevel(logging.INFO)
         run = context.run
         key = (run.tags.get(PARTITION_TAG) if run else None) or DEFAULT_TENANT
         self._tenant = TenantDirectory(SyncSettings.from_json(self.settings_json)).tenant(key)

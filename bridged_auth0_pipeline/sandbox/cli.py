@@ -88,6 +88,9 @@ def run_sandbox(argv: list[str] | None = None) -> int:
     for line in export_lines(server, args):
         print(f"  {line}")
     print("Ctrl-C to stop.", flush=True)
+    # Ctrl-C stops it even when started in the background of a non-interactive shell, which makes
+    # the process inherit SIGINT as ignored (Python then installs no KeyboardInterrupt handler).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
             time.sleep(3600)

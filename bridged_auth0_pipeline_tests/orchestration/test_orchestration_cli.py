@@ -65,6 +65,9 @@ def serving(command: list[str], env: dict[str, str], log_path: Path):
     process = subprocess.Popen(
         [*command, "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # SIGINT stops it even when these tests run in the background of a non-interactive shell,
+        # which hands them SIGINT ignored (and dagster dev's code servers would then outlive it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     base = f"http://127.0.0.1:{port}"
     try:

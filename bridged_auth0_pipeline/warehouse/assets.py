@@ -21,10 +21,10 @@ from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.store.database import open_warehouse
 from bridged_auth0_pipeline.warehouse.store.loads import execute_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
-from bridged_auth0_pipeline.warehouse.store.staging import read_extraction
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state, write_state
 from bridged_auth0_pipeline.warehouse.store.transaction import transaction
 from bridged_auth0_pipeline.warehouse.seed_assets import LOG_EVENT_TYPES
+from bridged_auth0_pipeline.warehouse.staged import staged
 
 USERS = dg.AssetKey(["auth0", "users"])
 USER_IDENTITIES = dg.AssetKey(["auth0", "user_identities"])
@@ -38,16 +38,6 @@ ORGANIZATION_TABLES = (ORGANIZATIONS, ORGANIZATION_MEMBERS, ORGANIZATION_MEMBER_
 def _spec(key: dg.AssetKey, description: str, deps: list) -> dg.AssetSpec:
     return dg.AssetSpec(key, description=description, deps=deps, group_name=WAREHOUSE_GROUP, kinds=WAREHOUSE_KINDS, owners=OWNERS,
                         skippable=True)
-
-
-def _staged(con, stream: str):
-    extraction = read_extraction(con, stream)
-    if extraction is None:
-        raise dg.Failure(
-            f"Nothing staged for {stream}: materialize auth0_staging/{stream} first (the auth0_sync job does both).",
-            allow_retries=False,
-        )
-    return extraction
 
 
 def _require_roles_exist(con, roles: tuple[str, ...]) -> None:
@@ -64,7 +54,7 @@ def _require_roles_exist(con, roles: tuple[str, ...]) -> None:
 
 
 def _load_roles(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
-    extraction = _staged(con, "roles")
+    extraction = staged(con, "roles")
     execute_load(con, "loads/roles.sql", synced_at=synced_at)
     write_state(con, "roles", StreamState(cursor=extraction.high_water,
                                           details={"refreshed_at": extraction.details.get("refreshed_at")}))
@@ -75,7 +65,7 @@ def _load_roles(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
 
 
 def _load_login_events(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
-    extraction = _staged(con, "login_events")
+    extraction = staged(con, "login_events")
     previous = read_state(con, "login_events")
     cursor = max(filter(None, [previous.cursor, extraction.high_water]), default=None)
     gap = extraction.details.get("retention_gap")
@@ -93,7 +83,7 @@ def _load_login_events(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
 
 def _load_users(con, sync: SyncSettings, synced_at: datetime) -> dict[dg.AssetKey, dict]:
     user_filter = sync.user_filter
-    extraction = _staged(con, "users")
+    extraction = staged(con, "users")
     if user_filter.kind == "role":
         _require_roles_exist(con, user_filter.roles)
     previous = read_state(con, "users")

@@ -9,6 +9,7 @@ import dagster as dg
 
 from bridged_auth0_pipeline.warehouse.store.loads import execute_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
+from bridged_auth0_pipeline.warehouse.staged import staged
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, write_state
 
 ORGANIZATIONS = dg.AssetKey(["auth0", "organizations"])
@@ -26,14 +27,8 @@ DESCRIPTIONS = {
 }
 
 
-def _staged(con, stream: str):
-    from bridged_auth0_pipeline.warehouse.assets import _staged  # assets.py imports this module
-
-    return _staged(con, stream)
-
-
 def load_organizations(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
-    extraction = _staged(con, "organizations")
+    extraction = staged(con, "organizations")
     execute_load(con, "loads/organizations.sql", synced_at=synced_at)
     write_state(con, "organizations", StreamState(cursor=extraction.high_water,
                                                   details={"refreshed_at": extraction.details.get("refreshed_at")}))
@@ -46,7 +41,7 @@ def load_organizations(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
 
 def load_connections(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
     """Each listing the extraction could read replaces its table; one skipped for a missing scope leaves it."""
-    skipped = _staged(con, "connections").details.get("skipped", {})
+    skipped = staged(con, "connections").details.get("skipped", {})
     metadata = {}
     for key, stream, order in ((CONNECTIONS, "connections", "name"), (CLIENTS, "clients", "name")):
         if stream not in skipped:

@@ -8,6 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 .PHONY: sync test dev bench bench-tenants
 
 $(VENV)/.installed: pyproject.toml
+	@echo "Installing the pipeline and its tools into $(VENV) (about a minute, once)..."
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'

@@ -55,6 +55,20 @@ LATEST_LOG_ID_BEFORE = """
 REREAD_MARGIN = timedelta(minutes=5)
 
 
+class LogWait:
+    """`wait_for_login_events` for a member-list stream, remembering whether it has waited: member
+    lists re-read before this run's log events were staged are current only as of the re-read's
+    start (memberships_log_position)."""
+
+    def __init__(self, wait_for_login_events):
+        self._wait = wait_for_login_events
+        self.done = False
+
+    def __call__(self) -> None:
+        self._wait()
+        self.done = True
+
+
 def memberships_log_position(con: duckdb.DuckDBPyConnection, reread_ahead_of_logs: bool, started: datetime,
                              previous: str | None) -> str | None:
     """The log position member lists (roles, organizations) are current as of; call once this run's log

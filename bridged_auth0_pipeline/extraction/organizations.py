@@ -20,7 +20,7 @@ import duckdb
 
 from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.extraction.common import memberships_log_position, request_metadata
+from bridged_auth0_pipeline.extraction.common import LogWait, memberships_log_position, request_metadata
 from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
 
@@ -108,14 +108,9 @@ def extract_organizations(log, client, con: duckdb.DuckDBPyConnection, sync: Syn
     now = datetime.now(timezone.utc)
     orgs = list(client.organizations())
     state = read_state(con, "organizations")
-    logs_staged = []
-
-    def wait_for_logs() -> None:
-        wait_for_login_events()
-        logs_staged.append(True)
-
+    wait_for_logs = LogWait(wait_for_login_events)
     reason = plan_member_refresh(con, state, orgs, sync, now, wait_for_logs)
-    reread_ahead_of_logs = bool(reason) and not logs_staged
+    reread_ahead_of_logs = bool(reason) and not wait_for_logs.done
     log.info(f"Organization members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")
     with extraction_transaction(con, "organizations", "full" if reason else "incremental") as extraction:
         con.execute("DELETE FROM auth0_staging.organization_members")

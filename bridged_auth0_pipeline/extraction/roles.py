@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 
-from bridged_auth0_pipeline.extraction.common import memberships_log_position, request_metadata
+from bridged_auth0_pipeline.extraction.common import LogWait, memberships_log_position, request_metadata
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records, stage_role_members
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
@@ -66,16 +66,11 @@ def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events) -
     now = datetime.now(timezone.utc)
     roles = list(client.roles())
     state = read_state(con, "roles")
-    logs_staged = []  # set once this run's log events are known to be staged
-
-    def wait_for_logs() -> None:
-        wait_for_login_events()
-        logs_staged.append(True)
-
+    wait_for_logs = LogWait(wait_for_login_events)
     reason = plan_member_refresh(con, state, roles, sync, now, wait_for_logs)
     # Members re-read before this run's log events were staged (first sync, periodic refresh, new role
     # list) are current only as of the re-read's start; otherwise as of every event staged.
-    reread_ahead_of_logs = bool(reason) and not logs_staged
+    reread_ahead_of_logs = bool(reason) and not wait_for_logs.done
     log.info(f"Role members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")
     with extraction_transaction(con, "roles", "full" if reason else "incremental") as extraction:
         stage_records(con, "roles", roles, extraction)

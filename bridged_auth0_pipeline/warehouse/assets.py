@@ -24,7 +24,7 @@ from bridged_auth0_pipeline.warehouse.metadata import table_metadata
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state, write_state
 from bridged_auth0_pipeline.warehouse.store.transaction import transaction
 from bridged_auth0_pipeline.warehouse.seed_assets import LOG_EVENT_TYPES
-from bridged_auth0_pipeline.warehouse.staged import staged
+from bridged_auth0_pipeline.warehouse.staged import load_member_lists, staged
 
 USERS = dg.AssetKey(["auth0", "users"])
 USER_IDENTITIES = dg.AssetKey(["auth0", "user_identities"])
@@ -54,14 +54,8 @@ def _require_roles_exist(con, roles: tuple[str, ...]) -> None:
 
 
 def _load_roles(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
-    extraction = staged(con, "roles")
-    execute_load(con, "loads/roles.sql", synced_at=synced_at)
-    write_state(con, "roles", StreamState(cursor=extraction.high_water,
-                                          details={"refreshed_at": extraction.details.get("refreshed_at")}))
-    return {
-        ROLES: table_metadata(con, "auth0.roles", "name"),
-        USER_ROLES: table_metadata(con, "auth0.user_roles", "user_id, role_name"),
-    }
+    return load_member_lists(con, "roles", synced_at, {
+        ROLES: ("auth0.roles", "name"), USER_ROLES: ("auth0.user_roles", "user_id, role_name")})
 
 
 def _load_login_events(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:

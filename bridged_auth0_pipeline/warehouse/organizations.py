@@ -9,8 +9,7 @@ import dagster as dg
 
 from bridged_auth0_pipeline.warehouse.store.loads import execute_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
-from bridged_auth0_pipeline.warehouse.staged import staged
-from bridged_auth0_pipeline.warehouse.store.state import StreamState, write_state
+from bridged_auth0_pipeline.warehouse.staged import load_member_lists, staged
 
 ORGANIZATIONS = dg.AssetKey(["auth0", "organizations"])
 ORGANIZATION_MEMBERS = dg.AssetKey(["auth0", "organization_members"])
@@ -28,15 +27,11 @@ DESCRIPTIONS = {
 
 
 def load_organizations(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
-    extraction = staged(con, "organizations")
-    execute_load(con, "loads/organizations.sql", synced_at=synced_at)
-    write_state(con, "organizations", StreamState(cursor=extraction.high_water,
-                                                  details={"refreshed_at": extraction.details.get("refreshed_at")}))
-    return {
-        ORGANIZATIONS: table_metadata(con, "auth0.organizations", "name"),
-        ORGANIZATION_MEMBERS: table_metadata(con, "auth0.organization_members", "org_id, user_id"),
-        ORGANIZATION_MEMBER_ROLES: table_metadata(con, "auth0.organization_member_roles", "org_id, user_id, role_id"),
-    }
+    return load_member_lists(con, "organizations", synced_at, {
+        ORGANIZATIONS: ("auth0.organizations", "name"),
+        ORGANIZATION_MEMBERS: ("auth0.organization_members", "org_id, user_id"),
+        ORGANIZATION_MEMBER_ROLES: ("auth0.organization_member_roles", "org_id, user_id, role_id"),
+    })
 
 
 def load_connections(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:

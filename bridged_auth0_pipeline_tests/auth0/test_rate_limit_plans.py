@@ -107,7 +107,10 @@ def _statuses(server) -> list[int]:
 def test_one_bucket_for_the_tenant_causes_no_429(sandbox_factory):
     """The emulator case: every group draws from one bucket. Paced per group, the three streams
     would spend it three times over; the pacer sees the shared countdown and paces them together."""
-    server = sandbox_factory(plan_tenant(), rate_limit={"global": RateLimit(burst=10, per_second=40)})
+    # A bucket that takes a second to refill, as every plan's does (Free 2/2 per s, Enterprise 50 at
+    # 16/s): the pacer tells the shapes apart on that premise. At 10 refilled 40 a second (0.25 s),
+    # a count grown by refill between two answers looked like a second bucket: 2 runs in 6 got 429s.
+    server = sandbox_factory(plan_tenant(), rate_limit={"global": RateLimit(burst=20, per_second=20)})
     client, _ = _three_streams(server)
     with client:
         statuses = _statuses(server)

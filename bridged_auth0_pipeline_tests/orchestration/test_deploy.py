@@ -166,6 +166,10 @@ def test_helm_values_say_what_deploy_dagster_yaml_says():
     assert queue["tagConcurrencyLimits"] == instance["run_coordinator"]["config"]["tag_concurrency_limits"]
     assert values["dagsterDaemon"]["runMonitoring"]["enabled"] and not values["dagsterDaemon"]["runRetries"]["enabled"]
     assert values["telemetry"] == instance["telemetry"] == {"enabled": False}
+    # The pipeline's INFO lines reach run logs in every shape, as with ./dagster.yaml.
+    root = yaml.safe_load((DEPLOY.parent / "dagster.yaml").read_text())
+    loggers = root["python_logs"]["managed_python_loggers"]
+    assert values["pythonLogs"]["managedPythonLoggers"] == instance["python_logs"]["managed_python_loggers"] == loggers
     assert "postgresqlPassword" not in json.dumps(values["dagster-user-deployments"])
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 import httpx
 
@@ -25,6 +26,10 @@ DEFAULT_DEADLINE_SECONDS = 3600.0
 POLL_MIN_SECONDS = 0.25
 POLL_MAX_SECONDS = 15.0
 DOWNLOAD_ATTEMPTS = 4
+
+# Who else hears each polled state, (status, percent done), in this thread: the extraction's progress
+# (extraction/progress.py). A context variable, so the client's signatures stay as they are.
+job_state_listener: ContextVar[Callable[[str, int | None], None] | None] = ContextVar("job_state_listener", default=None)
 
 
 def export_user_lines(
@@ -47,6 +52,8 @@ def wait_for_export(session: Auth0Session, job_id: str, deadline_seconds: float)
     while True:
         job, _ = session.get_json(f"jobs/{job_id}")
         status = job.get("status")
+        if (listener := job_state_listener.get()) is not None:
+            listener(str(status), job.get("percentage_done"))
         if (status, job.get("percentage_done")) != shown and status != "completed":  # the job's progress, as it moves
             shown = (status, job.get("percentage_done"))
             left = job.get("time_left_seconds")

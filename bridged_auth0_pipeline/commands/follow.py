@@ -1,7 +1,7 @@
 """Follow a sync's Dagster log: the whole log to a file, to the console only what a person follows.
 
 Dagster prints ~80 DEBUG lines per run plus framework warnings. The console gets the pipeline's
-own INFO lines (what each stream does; `progress:` lines, redrawn in place on a terminal), a line
+own INFO lines (what each stream does; `progress:` lines, drawn as bars on a terminal), a line
 per finished or failed step, and at the end the run id, the checks passed and failed, and — for a
 failed run — its cause and fix as the last lines. Everything stays in the log file.
 """
@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TextIO
 
 # "<time> - dagster - <LEVEL> - <job> - <run id> - <pid?> - <step?> - <EVENT?> - <message>"
 _LINE = re.compile(r"^\S+ \S+ \S+ - dagster - (?P<level>[A-Z]+) - (?P<job>[^ ]+) - (?P<run_id>[0-9a-f-]{36}) - (?P<rest>.*)$")
 _EVENT = re.compile(r"^(?:\d+ - )?(?:(?P<step>[\w.]+) - )?(?P<event>[A-Z_]{4,}) - (?P<message>.*)$")
 _CHECK = re.compile(r"Asset check '(?P<check>[^']+)' on '(?P<asset>[^']+)' (?P<outcome>passed|failed)")
 _STEP_TIME = re.compile(r'step "(?P<step>[^"]+)" in (?P<time>[\d.]+m?s)')
+# "progress: <stream> <what>"; a fraction, when the pipeline knows one, is its first "NN%" token.
+_PROGRESS = re.compile(r"^progress: (?P<stream>\S+) (?P<what>.*)$")
+_PERCENT = re.compile(r"(?<![\d.])(?P<percent>\d{1,3})%")
+BAR_WIDTH = 20
 
 
 @dataclass
@@ -32,24 +38,90 @@ class Outcome:
     failure: str | None = None  # the first step failure's message, when the instance cannot say more
 
 
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """`[###########---------]  58%`: plain characters, so any terminal and font draws it."""
+    fraction = max(0.0, min(fraction, 1.0))
+    filled = round(fraction * width)
+    return f"[{'#' * filled}{'-' * (width - filled)}] {fraction:4.0%}"
+
+
+def progress_row(message: str) -> tuple[str, str] | None:
+    """(stream, row) for a `progress:` message: the stream, a bar when the line has a percentage, the rest."""
+    match = _PROGRESS.match(message)
+    if match is None:
+        return None
+    percent = _PERCENT.search(match["what"])
+    drawn = f"{bar(int(percent['percent']) / 100)} " if percent else ""
+    return match["stream"], f"  {match['stream']:<13} {drawn}{match['what']}"
+
+
+class ProgressBlock:
+    """The `progress:` lines as rows at the bottom of a terminal, one per stream, redrawn in place:
+    cursor up over the last drawing, clear to the end of the screen, draw again. Any other line is
+    printed above the rows. Rows are cut to the terminal's width (a wrapped row would throw the
+    cursor-up count off); a stream's `done:`/`failed:` line replaces its row as a printed line."""
+
+    def __init__(self, out: TextIO, prefix: str = "", width: int | None = None):
+        self.out, self.prefix, self.width = out, prefix, width
+        self.rows: dict[str, str] = {}
+        self.drawn = 0
+
+    def update(self, message: str) -> bool:
+        """Take a `progress:` message (False for any other)."""
+        row = progress_row(message)
+        if row is None:
+            return False
+        stream, text = row
+        if _PROGRESS.match(message)["what"].startswith(("done:", "failed:")):
+            self.rows.pop(stream, None)
+            self.print(f"  {message.removeprefix('progress: ')}")
+        else:
+            self.rows[stream] = text
+            self._erase()
+            self._draw()
+        return True
+
+    def print(self, text: str) -> None:
+        self._erase()
+        self.out.write(f"{self.prefix}{text}\n")
+        self._draw()
+
+    def clear(self) -> None:
+        self._erase()
+        self.rows.clear()
+        self.out.flush()
+
+    def _erase(self) -> None:
+        if self.drawn:
+            self.out.write(f"\033[{self.drawn}A\r\033[J")
+            self.drawn = 0
+
+    def _draw(self) -> None:
+        width = (self.width or shutil.get_terminal_size((100, 24)).columns) - 1
+        for text in self.rows.values():
+            self.out.write(f"{self.prefix}{text}"[:width] + "\n")
+        self.drawn = len(self.rows)
+        self.out.flush()
+
+
 def log_path(name: str) -> Path:
     folder = Path(os.environ.get("DAGSTER_HOME") or "data") / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
 
 
-def follow(command: list[str], env: dict[str, str], log: Path, prefix: str = "") -> Outcome:
+def follow(command: list[str], env: dict[str, str], log: Path, prefix: str = "", *, tty: bool | None = None) -> Outcome:
+    """Run `command`, its output to `log`, the lines a person follows to stdout; `tty`: draw progress
+    as bars (default: whether stdout is a terminal)."""
     outcome = Outcome(returncode=0)
-    tty = sys.stdout.isatty()
-    progress_shown = False
+    block = ProgressBlock(sys.stdout, prefix) if (sys.stdout.isatty() if tty is None else tty) else None
 
-    def say(text: str, *, redraw: bool = False) -> None:
-        nonlocal progress_shown
-        if progress_shown:
-            sys.stdout.write("\r\033[K" if tty else "")
-        sys.stdout.write(f"{prefix}{text}" + ("" if redraw and tty else "\n"))
-        sys.stdout.flush()
-        progress_shown = redraw and tty
+    def say(text: str) -> None:
+        if block:
+            block.print(text)
+        else:
+            sys.stdout.write(f"{prefix}{text}\n")
+            sys.stdout.flush()
 
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
@@ -64,9 +136,12 @@ def follow(command: list[str], env: dict[str, str], log: Path, prefix: str = "")
                 step, _, message = match["rest"].partition(" - ")
                 if match["level"] in ("INFO", "WARNING", "ERROR", "CRITICAL"):
                     level = "" if match["level"] == "INFO" else f"{match['level'].lower()}: "
-                    say(f"  {step}: {level}{message}", redraw=message.startswith("progress:"))
+                    if not (block and block.update(message)):
+                        say(f"  {step}: {level}{message}")
                 continue
             kind, message = event["event"], event["message"]
+            if block and kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+                block.clear()  # the progress was the step's
             if kind == "STEP_SUCCESS" and (timed := _STEP_TIME.search(message)):
                 say(f"  done: {timed['step']} ({timed['time']})")
             elif kind == "STEP_FAILURE":
@@ -76,6 +151,4 @@ def follow(command: list[str], env: dict[str, str], log: Path, prefix: str = "")
                 name = f"{check['asset']}:{check['check']}"
                 (outcome.checks_passed if check["outcome"] == "passed" else outcome.checks_failed).append(name)
         outcome.returncode = process.wait()
-    if progress_shown:
-        sys.stdout.write("\n")
     return outcome

@@ -8,14 +8,14 @@ connection and transaction (one process, so DuckDB's one-writer rule holds).
 
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import dagster as dg
 
 from bridged_auth0_pipeline.extraction import login_events, organizations, roles, users
 from bridged_auth0_pipeline.extraction.common import requests_by_endpoint
+from bridged_auth0_pipeline.extraction.progress import Progress, every_seconds
 from bridged_auth0_pipeline.config.assets import EXTRACTION_GROUP, EXTRACTION_KINDS, OWNERS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
 from bridged_auth0_pipeline.warehouse.store.database import open_warehouse
@@ -32,24 +32,30 @@ def users_spool(warehouse_path: str) -> Path:
     return Path(f"{warehouse_path}.users-staging.ndjson")
 
 
-PROGRESS_EVERY_SECONDS = 5.0
+def _report_until_done(log, client, progress: Progress, futures: list[Future]) -> None:
+    """Wait for the streams; meanwhile, every BRIDGED_PROGRESS_EVERY_SECONDS (5 s), a `progress:` line
+    per stream that moved and one for the Management API requests by rate-limit group.
 
-
-def _with_progress(log, client, future: Future):
-    """The future's result; meanwhile a `progress:` line every few seconds (requests by rate-limit
-    group and the pace), which `bridged-auth0 sync` shows while the streams run."""
-    started, last = time.monotonic(), None
+    A line per stream rather than one for all: each reads alone in the Dagster UI's log, and the
+    console draws one bar per stream. Work over within the first interval prints nothing; once
+    lines were printed, every stream's `done:` line follows, so each stream's totals show.
+    """
+    started, last, every = time.monotonic(), None, every_seconds()
     while True:
-        try:
-            return future.result(timeout=PROGRESS_EVERY_SECONDS)
-        except FuturesTimeout:
-            stats = client.stats
+        pending = wait(futures, timeout=every).not_done
+        if not pending and last is None:
+            return
+        for line in progress.report():
+            log.info(f"progress: {line}")
+        stats = client.stats
+        total = stats.management_requests
+        if total != last:
             counts = ", ".join(f"{group} {count:,}" for group, count in sorted(stats.by_endpoint.items()))
-            total = stats.management_requests
-            if total != last:
-                pace = total / max(time.monotonic() - started, 1e-9)
-                log.info(f"progress: {total:,} Management API requests ({counts}), {pace:.1f} requests/s")
-                last = total
+            pace = total / max(time.monotonic() - started, 1e-9)
+            log.info(f"progress: requests {total:,} to the Management API ({counts}), {pace:.1f}/s")
+            last = total
+        if not pending:
+            return
 
 
 def _spec(key: dg.AssetKey, description: str, deps=()) -> dg.AssetSpec:
@@ -73,13 +79,22 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
     selected = context.selected_asset_keys
     sync = tenant.settings
     client = tenant.get_client()
+    progress = Progress()
     with open_warehouse(tenant.warehouse) as con, ThreadPoolExecutor(max_workers=5, thread_name_prefix="extract") as pool:
         futures: dict[dg.AssetKey, Future] = {}
 
         def run(key: dg.AssetKey, extract, *args) -> None:
+            stream = progress.stream(key.path[-1])
+
             def body():
-                with con.cursor() as own:  # one connection (and transaction) per thread
-                    return extract(context.log, client, own, *args)
+                try:
+                    with con.cursor() as own:  # one connection (and transaction) per thread
+                        result = extract(context.log, client, own, *args, progress=stream)
+                except BaseException:
+                    stream.finish("failed")
+                    raise
+                stream.finish()
+                return result
 
             futures[key] = pool.submit(body)
 
@@ -96,11 +111,12 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
                 (lambda: logs.result()) if logs else (lambda: None))
         if STAGED_CONNECTIONS in selected:
             run(STAGED_CONNECTIONS, organizations.extract_connections)
+        _report_until_done(context.log, client, progress, list(futures.values()))
         errors, done = [], {}
         for key in (STAGED_LOGIN_EVENTS, STAGED_USERS, STAGED_ROLES, STAGED_ORGANIZATIONS, STAGED_CONNECTIONS):
             if key in futures:
                 try:
-                    done[key] = _with_progress(context.log, client, futures[key])
+                    done[key] = futures[key].result()
                 except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others report
                     errors.append(exc)
         for key, metadata in done.items():  # once every stream is done: the run's requests by endpoint are final

@@ -10,6 +10,7 @@ The gap (cursor, oldest retained event, size in seconds) is recorded for the `lo
 
 from bridged_auth0_pipeline.auth0 import Auth0LogRetentionError
 from bridged_auth0_pipeline.extraction.common import HighWater, request_metadata
+from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.store.state import read_state
 from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
@@ -18,17 +19,18 @@ from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 DESCRIPTION = "Auth0 tenant log events (every type) after the stored log_id cursor, as fetched by the last run."
 
 
-def extract_login_events(log, client, con) -> dict:
+def extract_login_events(log, client, con, progress: StreamProgress | None = None) -> dict:
     """Stage the log events; returns the asset's metadata. `con` is this thread's own connection."""
+    progress = progress or StreamProgress("login_events")
     before = client.stats.management_requests_of_this_stream()
     cursor = read_state(con, "login_events").cursor
     detected_by = None
-    pages = client.log_pages(cursor)
+    pages = progress.pages_of(client.log_pages(cursor), "events", dated=True)
     try:
         first = next(pages, [])
     except Auth0LogRetentionError as exc:
         detected_by = f"Auth0 refused the checkpoint: {exc}"
-        pages = client.log_pages(None)
+        pages = progress.pages_of(client.log_pages(None), "events", dated=True)
         first = next(pages, [])
     else:
         # Read after the page, not before: if the cursor expires in between, this reports a gap

@@ -21,6 +21,7 @@ import duckdb
 from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.common import LogWait, memberships_log_position, request_metadata
+from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
 
@@ -40,8 +41,9 @@ ORGANIZATION_CHANGES_SINCE = """
 """
 
 
-def extract_connections(log, client, con: duckdb.DuckDBPyConnection) -> dict:
+def extract_connections(log, client, con: duckdb.DuckDBPyConnection, progress: StreamProgress | None = None) -> dict:
     """Stage connections and clients; a missing scope skips that listing with one warning."""
+    progress = progress or StreamProgress("connections")
     before = client.stats.management_requests_of_this_stream()
     skipped: dict[str, str] = {}
     counts: dict[str, int] = {}
@@ -50,7 +52,7 @@ def extract_connections(log, client, con: duckdb.DuckDBPyConnection) -> dict:
         for stream, records in (("connections", client.connections), ("clients", client.clients)):
             staged = extraction.records
             try:
-                stage_records(con, stream, records(), extraction)
+                stage_records(con, stream, progress.records_of(records(), stream), extraction)
             except Auth0ScopeError as exc:
                 skipped[stream] = exc.scope
                 con.execute(f"DELETE FROM auth0_staging.{stream}")
@@ -101,12 +103,14 @@ def _stage_members(con, pages) -> None:
             con.execute(f"INSERT INTO auth0_staging.{table} SELECT {placeholders}", [list(c) for c in columns])
 
 
-def extract_organizations(log, client, con: duckdb.DuckDBPyConnection, sync: SyncSettings, wait_for_login_events) -> dict:
+def extract_organizations(log, client, con: duckdb.DuckDBPyConnection, sync: SyncSettings, wait_for_login_events,
+                          progress: StreamProgress | None = None) -> dict:
     """Stage organizations and members; like extraction/roles.py, the memberships are current as of
     a log position (high_water) that the next run's change check starts from."""
+    progress = progress or StreamProgress("organizations")
     before = client.stats.management_requests_of_this_stream()
     now = datetime.now(timezone.utc)
-    orgs = list(client.organizations())
+    orgs = list(progress.records_of(client.organizations(), "organizations"))
     state = read_state(con, "organizations")
     wait_for_logs = LogWait(wait_for_login_events)
     reason = plan_member_refresh(con, state, orgs, sync, now, wait_for_logs)
@@ -117,7 +121,7 @@ def extract_organizations(log, client, con: duckdb.DuckDBPyConnection, sync: Syn
         con.execute("DELETE FROM auth0_staging.organization_member_roles")
         stage_records(con, "organizations", orgs, extraction)
         if reason:
-            _stage_members(con, client.members_of_organizations([o["id"] for o in orgs]))
+            _stage_members(con, progress.keyed_pages_of(client.members_of_organizations([o["id"] for o in orgs]), "members"))
         else:
             con.execute("INSERT INTO auth0_staging.organization_members SELECT org_id, user_id FROM auth0.organization_members")
             con.execute("INSERT INTO auth0_staging.organization_member_roles "

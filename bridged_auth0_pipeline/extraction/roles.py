@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 
 from bridged_auth0_pipeline.extraction.common import LogWait, memberships_log_position, request_metadata
+from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records, stage_role_members
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
@@ -56,15 +57,16 @@ def plan_member_refresh(
 DESCRIPTION = "Auth0 roles and their member user_ids as of this run (members re-read only when the log shows a change)."
 
 
-def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events) -> dict:
+def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events, progress: StreamProgress | None = None) -> dict:
     """Stage roles and members; returns the asset's metadata. `con` is this thread's own connection.
 
     `wait_for_login_events()` blocks until this run's log events are staged (or raises if that failed):
     only the last check of plan_member_refresh needs them, so a first sync does not wait.
     """
+    progress = progress or StreamProgress("roles")
     before = client.stats.management_requests_of_this_stream()
     now = datetime.now(timezone.utc)
-    roles = list(client.roles())
+    roles = list(progress.records_of(client.roles(), "roles"))
     state = read_state(con, "roles")
     wait_for_logs = LogWait(wait_for_login_events)
     reason = plan_member_refresh(con, state, roles, sync, now, wait_for_logs)
@@ -75,7 +77,7 @@ def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events) -
     with extraction_transaction(con, "roles", "full" if reason else "incremental") as extraction:
         stage_records(con, "roles", roles, extraction)
         if reason:  # may run while this run's log events are still being fetched
-            pages = client.members_of_roles([role["id"] for role in roles])
+            pages = progress.keyed_pages_of(client.members_of_roles([role["id"] for role in roles]), "members")
             stage_role_members(con, ((role_id, m["user_id"]) for role_id, page in pages for m in page if m.get("user_id")))
         else:
             con.execute("INSERT INTO auth0_staging.role_members SELECT role_id, user_id FROM auth0.user_roles")

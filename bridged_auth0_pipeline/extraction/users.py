@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bridged_auth0_pipeline.auth0.records import user_fields
 from bridged_auth0_pipeline.extraction.common import request_metadata
+from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_user_lines
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
@@ -42,17 +43,18 @@ def _as_lines(records: Iterable[dict]) -> Iterator[bytes]:
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def extract_users(log, client, con, sync: SyncSettings, spool: Path) -> dict:
+def extract_users(log, client, con, sync: SyncSettings, spool: Path, progress: StreamProgress | None = None) -> dict:
     """Stage the users; returns the asset's metadata. `con` is this thread's own connection;
     `spool` is where the NDJSON lines wait for DuckDB's reader."""
+    progress = progress or StreamProgress("users")
     before = client.stats.management_requests_of_this_stream()
     mode, since, why = plan_users_extraction(read_state(con, "users"), sync, datetime.now(timezone.utc))
     log.info(f"Users extraction: {mode} ({why}){f' since {since}' if since else ''}")
     fields = user_fields(sync.include_metadata)
     lines = client.export_user_lines(fields) if mode == "full" else _as_lines(client.users_updated_since(since, fields))
-    with extraction_transaction(con, "users", mode) as extraction:
+    with extraction_transaction(con, "users", mode) as extraction, progress.following_export_jobs():
         extraction.details = {"since": since, "why": why, "include_metadata": sync.include_metadata}
-        stage_user_lines(con, lines, extraction, spool)
+        stage_user_lines(con, progress.records_of(lines, "records", then="reading them into DuckDB"), extraction, spool)
     return {
         "dagster/row_count": extraction.records,
         "mode": mode,

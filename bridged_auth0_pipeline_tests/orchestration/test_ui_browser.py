@@ -1,6 +1,15 @@
 """The Dagster UI in a real browser: after a sandbox sync, `bridged-auth0 dev` serves the UI and
 headless Chromium (Debian's chromium and chromium-driver, installed by .ci/run) opens the global
-lineage and the `auth0/users` asset page. Screenshots land in bridged_auth0_pipeline_tests/artifacts/."""
+lineage and the `auth0/users` asset page. Screenshots land in bridged_auth0_pipeline_tests/artifacts/.
+
+The lineage is checked twice. As Dagster first draws it (every group collapsed, the UI's default),
+the group boxes must read left to right: extraction → warehouse → auth0_views → playbooks. With
+every group expanded, every asset must be drawn; the boxes are not checked for order there: Dagster
+(1.13) ranks each asset by the edges alone (dagre's tight-tree ranker), next to its nearest
+consumer, and draws each group's box around its assets afterwards, so expanded groups share
+columns whatever our keys or groups are (in this graph: the seeds beside the staging tables, the
+tables only playbooks read beside auth0.user_auth_methods, the two auth0 views nothing reads
+beside the playbooks)."""
 
 from __future__ import annotations
 
@@ -41,9 +50,16 @@ PAGE_WAIT_SECONDS = 90
 LINEAGE_VIEWPORT = {"width": 4400, "height": 5200, "deviceScaleFactor": 0.5, "mobile": False}
 # 1.3 on top of the viewport's 0.5: the graph at 0.65 of its size, 1581x2866 pixels, node names ~9 px high.
 LINEAGE_PICTURE_SCALE = 1.3
+# The groups as the lineage reads, left to right.
+GROUPS_LEFT_TO_RIGHT = ["extraction", "warehouse", "auth0_views", "playbooks"]
 GRAPH_BOX = """const boxes = Array.from(document.querySelectorAll('foreignObject'), e => e.getBoundingClientRect());
 return [Math.min(...boxes.map(b => b.left)), Math.min(...boxes.map(b => b.top)),
         Math.max(...boxes.map(b => b.right)), Math.max(...boxes.map(b => b.bottom))];"""
+# Each group box drawn (collapsed or expanded): its name and its left and right edges.
+GROUP_BOXES = """return Array.from(document.querySelectorAll('foreignObject.group'), e => {
+  const box = e.getBoundingClientRect();
+  return [(e.firstElementChild?.innerText || '').split('\\n')[0], box.left, box.right];
+})"""
 ASSETS = "{ assetNodes { assetKey { path } groupName isAutoCreatedStub } }"
 USERS_CHECKS = """{ assetNodeOrError(assetKey: {path: ["auth0", "users"]}) { ... on AssetNode {
   assetChecksOrError { ... on AssetChecks { checks { name } } } } } }"""
@@ -72,12 +88,35 @@ def chromium():
 
 
 def save_graph_picture(driver, path: Path, margin: int = 16) -> None:
-    """Save only the drawn graph (the box around every node and group), which docs/lineage.png is."""
+    """Save only the drawn graph (the box around every node and group), which docs/lineage.png
+    (groups collapsed) and docs/lineage-expanded.png are."""
     left, top, right, bottom = driver.execute_script(GRAPH_BOX)
     clip = {"x": left - margin, "y": top - margin, "width": right - left + 2 * margin,
             "height": bottom - top + 2 * margin, "scale": LINEAGE_PICTURE_SCALE}
     png = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": clip})["data"]
     path.write_bytes(base64.b64decode(png))
+
+
+def overlapping_columns(boxes: list[list], order: list[str]) -> list[str]:
+    """Each pair of groups, in reading order, whose boxes share a column (the left one ends at or
+    right of where the next one begins), as "a|b"; [] when the groups read left to right."""
+    edges = {name: (left, right) for name, left, right in boxes}
+    return [f"{a}|{b}" for a, b in zip(order, order[1:]) if edges[a][1] >= edges[b][0]]
+
+
+def groups_drawn_and_still(groups: list[str]):
+    """A wait condition: every group's box is drawn, where the previous poll found it (the first
+    view zooms to fit the graph), with its assets' statuses (for the picture)."""
+    previous: list = []
+
+    def ready(driver) -> bool:
+        boxes = driver.execute_script(GROUP_BOXES)
+        still = previous == [boxes]
+        previous[:] = [boxes]
+        return (still and sorted(name for name, *_ in boxes) == groups
+                and "fetching statuses" not in driver.find_element(By.TAG_NAME, "body").text)
+
+    return ready
 
 
 def wait_until(driver, ready) -> None:
@@ -95,7 +134,7 @@ def page_text(driver, url: str, ready) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
 
-def test_lineage_draws_every_asset_and_auth0_users_shows_rows_descriptions_and_passing_checks(tmp_path):
+def test_lineage_reads_left_to_right_draws_every_asset_and_auth0_users_shows_rows_descriptions_and_passing_checks(tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     warehouse = tmp_path / "warehouse.duckdb"
     env = cli_env(tmp_path / "dagster_home", BRIDGED_CONNECTIONS_PATH=str(tmp_path / "connections.db"),
@@ -108,21 +147,29 @@ def test_lineage_draws_every_asset_and_auth0_users_shows_rows_descriptions_and_p
         # Auto-created stubs (a key only named as a dependency) are not drawn by the UI.
         nodes = [node for node in graphql(base, ASSETS)["assetNodes"] if not node["isAutoCreatedStub"]]
         groups = sorted({node["groupName"] for node in nodes})
-        assert {"extraction", "warehouse", "auth0_views", "playbooks"} <= set(groups)
-        # Before the first page: the community pop-up counts as seen, and every group is drawn
-        # expanded (the UI keeps both in localStorage).
+        assert groups == sorted(GROUPS_LEFT_TO_RIGHT)
+        # Before the first page: the community pop-up counts as seen (the UI keeps it in localStorage).
         driver.get(f"{base}/server_info")
-        driver.execute_script(
-            "localStorage.setItem('communityNux', '\"1\"'); localStorage.setItem(arguments[0], arguments[1]);",
-            "asset-graph-open-graph-nodes-global-__GLOBAL__",
-            json.dumps({"expanded": ",".join(f"global@global:{group}" for group in groups)}))
-
-        expected = Counter(node["assetKey"]["path"][-1] for node in nodes)
+        driver.execute_script("localStorage.setItem('communityNux', '\"1\"');")
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", LINEAGE_VIEWPORT)
+
+        # The lineage as Dagster first draws it: every group collapsed, reading left to right.
+        driver.get(f"{base}/asset-groups")
+        wait_until(driver, groups_drawn_and_still(groups))
+        save_graph_picture(driver, ARTIFACTS / "lineage.png")
+        boxes = driver.execute_script(GROUP_BOXES)
+        assert sorted(name for name, *_ in boxes) == groups
+        assert overlapping_columns(boxes, GROUPS_LEFT_TO_RIGHT) == [], boxes
+
+        # Every group expanded (the UI keeps the expanded groups in localStorage): every asset drawn.
+        driver.execute_script(
+            "localStorage.setItem(arguments[0], arguments[1]);", "asset-graph-open-graph-nodes-global-__GLOBAL__",
+            json.dumps({"expanded": ",".join(f"global@global:{group}" for group in groups)}))
+        expected = Counter(node["assetKey"]["path"][-1] for node in nodes)
         driver.get(f"{base}/asset-groups")
         wait_until(driver, lambda d: Counter(d.execute_script(DRAWN)["assets"]) == expected)
         driver.save_screenshot(str(ARTIFACTS / "lineage_page.png"))
-        save_graph_picture(driver, ARTIFACTS / "lineage.png")
+        save_graph_picture(driver, ARTIFACTS / "lineage_expanded.png")
         drawn = driver.execute_script(DRAWN)
         assert Counter(drawn["assets"]) == expected
         assert sorted(drawn["groups"]) == groups

@@ -57,6 +57,7 @@ class SyncSettings:
     rate_limit_max_wait_seconds: float = 300.0
     max_reruns: int = 3
     full_sync_every_days: int = 7
+    progress_every_seconds: float = 5.0
     audience: str | None = None
     connections_path: str = "data/connections.db"
     warehouse_dir: str = "data/tenants"
@@ -75,6 +76,7 @@ class SyncSettings:
             rate_limit_max_wait_seconds=_number(get, "BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS", float, 300.0, 0, 86400),
             max_reruns=_number(get, "BRIDGED_RATE_LIMIT_MAX_RERUNS", int, 3, 0, 100),
             full_sync_every_days=_number(get, "BRIDGED_FULL_SYNC_EVERY_DAYS", int, 7, 1, 365),
+            progress_every_seconds=_number(get, "BRIDGED_PROGRESS_EVERY_SECONDS", float, 5.0, 0.1, 3600),
             audience=get("AUTH0_AUDIENCE"),
             connections_path=get("BRIDGED_CONNECTIONS_PATH") or "data/connections.db",
             warehouse_dir=get("BRIDGED_WAREHOUSE_DIR") or "data/tenants",

@@ -15,7 +15,7 @@ import dagster as dg
 
 from bridged_auth0_pipeline.extraction import login_events, organizations, roles, users
 from bridged_auth0_pipeline.extraction.common import requests_by_endpoint
-from bridged_auth0_pipeline.extraction.progress import Progress, every_seconds
+from bridged_auth0_pipeline.extraction.progress import Progress
 from bridged_auth0_pipeline.config.assets import EXTRACTION_GROUP, EXTRACTION_KINDS, OWNERS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
 from bridged_auth0_pipeline.warehouse.store.database import open_warehouse
@@ -32,7 +32,7 @@ def users_spool(warehouse_path: str) -> Path:
     return Path(f"{warehouse_path}.users-staging.ndjson")
 
 
-def _report_until_done(log, client, progress: Progress, futures: list[Future]) -> None:
+def _report_until_done(log, client, progress: Progress, futures: list[Future], every: float) -> None:
     """Wait for the streams; meanwhile, every BRIDGED_PROGRESS_EVERY_SECONDS (5 s), a `progress:` line
     per stream that moved and one for the Management API requests by rate-limit group.
 
@@ -40,7 +40,7 @@ def _report_until_done(log, client, progress: Progress, futures: list[Future]) -
     console draws one bar per stream. Work over within the first interval prints nothing; once
     lines were printed, every stream's `done:` line follows, so each stream's totals show.
     """
-    started, last, every = time.monotonic(), None, every_seconds()
+    started, last = time.monotonic(), None
     while True:
         pending = wait(futures, timeout=every).not_done
         if not pending and last is None:
@@ -111,7 +111,7 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
                 (lambda: logs.result()) if logs else (lambda: None))
         if STAGED_CONNECTIONS in selected:
             run(STAGED_CONNECTIONS, organizations.extract_connections)
-        _report_until_done(context.log, client, progress, list(futures.values()))
+        _report_until_done(context.log, client, progress, list(futures.values()), sync.progress_every_seconds)
         errors, done = [], {}
         for key in (STAGED_LOGIN_EVENTS, STAGED_USERS, STAGED_ROLES, STAGED_ORGANIZATIONS, STAGED_CONNECTIONS):
             if key in futures:

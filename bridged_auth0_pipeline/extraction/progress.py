@@ -9,7 +9,6 @@ line's numbers from different moments apart. Lines are plain text, for the Dagst
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,18 +17,6 @@ from datetime import datetime, timedelta, timezone
 
 from bridged_auth0_pipeline.auth0 import exports
 from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
-
-EVERY_SECONDS_ENV = "BRIDGED_PROGRESS_EVERY_SECONDS"
-DEFAULT_EVERY_SECONDS = 5.0
-
-
-def every_seconds() -> float:
-    """The reporting interval: BRIDGED_PROGRESS_EVERY_SECONDS (tests shorten it), else 5 s."""
-    try:
-        seconds = float(os.environ.get(EVERY_SECONDS_ENV) or DEFAULT_EVERY_SECONDS)
-    except ValueError:
-        return DEFAULT_EVERY_SECONDS
-    return seconds if seconds > 0 else DEFAULT_EVERY_SECONDS
 
 
 def duration(seconds: float) -> str:

@@ -28,6 +28,7 @@ def test_frequency_picks_the_cron(frequency, cron):
         ("BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS", "-1", "BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS='-1' is not valid"),
         ("BRIDGED_ACTIVE_DAYS", "0", "BRIDGED_ACTIVE_DAYS='0' is not valid"),
         ("BRIDGED_RATE_LIMIT_MAX_RERUNS", "x", "BRIDGED_RATE_LIMIT_MAX_RERUNS='x' is not valid"),
+        ("BRIDGED_PROGRESS_EVERY_SECONDS", "0", "BRIDGED_PROGRESS_EVERY_SECONDS='0' is not valid. Allowed values: a number from 0.1"),
     ],
 )
 def test_invalid_values_are_named_with_the_allowed_ones(name, value, expected):
@@ -43,8 +44,10 @@ def test_parsed_values():
             "BRIDGED_USER_FILTER": "role:admin, billing,admin",
             "BRIDGED_INCLUDE_METADATA": "no",
             "BRIDGED_PAGE_SIZE": "100",
+            "BRIDGED_PROGRESS_EVERY_SECONDS": "0.2",
         }
     )
+    assert settings.progress_every_seconds == 0.2
     assert settings.data_objects == ("users", "logins")
     assert settings.user_filter == UserFilter("role", ("admin", "billing"))
     assert str(settings.user_filter) == "role:admin,billing"

@@ -9,7 +9,7 @@ import pytest
 
 from bridged_auth0_pipeline.auth0 import exports
 from bridged_auth0_pipeline.extraction.progress import (
-    EVERY_SECONDS_ENV, LogCoverage, Progress, StreamProgress, duration, every_seconds,
+    LogCoverage, Progress, StreamProgress, duration,
 )
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
@@ -150,12 +150,3 @@ def test_a_report_has_the_streams_that_moved_and_a_finished_streams_line_once():
     assert progress.report(NOW) == []
     assert roles.version == 0
 
-
-def test_the_interval_is_configurable_and_falls_back_to_five_seconds(monkeypatch):
-    monkeypatch.delenv(EVERY_SECONDS_ENV, raising=False)
-    assert every_seconds() == 5.0
-    monkeypatch.setenv(EVERY_SECONDS_ENV, "0.2")
-    assert every_seconds() == 0.2
-    for bad in ("soon", "0", "-1"):
-        monkeypatch.setenv(EVERY_SECONDS_ENV, bad)
-        assert every_seconds() == 5.0

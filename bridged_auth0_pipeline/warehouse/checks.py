@@ -1,6 +1,6 @@
-"""Asset checks on the warehouse tables (keys unique, references intact, counts matching what the API
-reported, no log history lost to retention, no rejected records) and on the views (one row per
-user, live users only)."""
+"""Asset checks on the warehouse tables: keys unique, references intact, counts matching what the API
+reported, no log history lost to retention, no rejected records. (The views' checks run with the
+views, views/assets.py.)"""
 
 import json
 from datetime import datetime, timedelta, timezone
@@ -9,7 +9,6 @@ import dagster as dg
 
 from bridged_auth0_pipeline.config.resources import TenantResource
 from bridged_auth0_pipeline.config.tenants import Tenant
-from bridged_auth0_pipeline.views.assets import VIEW_FILES
 from bridged_auth0_pipeline.warehouse.store.database import open_warehouse
 from bridged_auth0_pipeline.warehouse.assets import LOGIN_EVENTS, ROLES, USER_IDENTITIES, USER_METADATA, USER_ROLES, USERS
 
@@ -46,34 +45,6 @@ SQL_CHECKS = [
     (ROLES, "role_count_matches", "auth0.roles holds as many roles as the API listed.",
      "SELECT abs((SELECT coalesce(max(api_total), 0) FROM auth0_staging.extractions WHERE stream = 'roles') - (SELECT count(*) FROM auth0.roles))"),
 ]
-
-
-# Every view has one row per user (key user_id) and leaves out deleted, linked-away and filtered-out
-# users. One pass over each view answers both checks: at 100k users the five views took 1.1 s in all
-# (0.16-0.27 s each, DuckDB at 256 MB), against 2.3 s for a query per check.
-VIEW_CHECKS = {
-    "one_row_per_user": "One row per user: user_id is unique.",
-    "only_live_users": "No deleted, linked-away or filtered-out user (every user_id is live in auth0.users).",
-}
-# auth0.login_events_enriched has one row per log event, not per user: not checked here.
-USER_VIEWS = [view for view in VIEW_FILES if view.path != ["auth0", "login_events_enriched"]]
-VIEW_VIOLATIONS = """
-    SELECT count(*) - count(DISTINCT v.user_id) AS one_row_per_user,
-           count(*) FILTER (WHERE live.user_id IS NULL) AS only_live_users
-    FROM {view} v LEFT JOIN (SELECT user_id FROM auth0.users
-                             WHERE deleted_at IS NULL AND linked_to_user_id IS NULL AND filtered_out_at IS NULL) live
-         USING (user_id)"""
-
-
-def _view_checks(con, selected: set) -> list[dg.AssetCheckResult]:
-    results = []
-    for view in USER_VIEWS:
-        wanted = [name for name in VIEW_CHECKS if dg.AssetCheckKey(view, name) in selected]
-        if wanted:
-            violations = dict(zip(VIEW_CHECKS, con.execute(VIEW_VIOLATIONS.format(view=".".join(view.path))).fetchone()))
-            results += [dg.AssetCheckResult(asset_key=view, check_name=name, passed=violations[name] == 0,
-                                            metadata={"violations": violations[name]}) for name in wanted]
-    return results
 
 
 # Not `blocking`: the checks share one step with the users checks, and users_tables reads
@@ -148,9 +119,7 @@ def _management_token_expiry(tenant: Tenant) -> dg.AssetCheckResult:
 
 @dg.multi_asset_check(
     specs=[dg.AssetCheckSpec(name, asset=asset, description=description) for asset, name, description, _ in SQL_CHECKS]
-    + [LOGIN_CURSOR_GAP, NO_REJECTED_RECORDS, MANAGEMENT_TOKEN_EXPIRY]
-    + [dg.AssetCheckSpec(name, asset=view, description=description)
-       for view in USER_VIEWS for name, description in VIEW_CHECKS.items()],
+    + [LOGIN_CURSOR_GAP, NO_REJECTED_RECORDS, MANAGEMENT_TOKEN_EXPIRY],
     can_subset=True,
 )
 def warehouse_checks(context: dg.AssetCheckExecutionContext, tenant: TenantResource):
@@ -169,6 +138,5 @@ def warehouse_checks(context: dg.AssetCheckExecutionContext, tenant: TenantResou
             yield _no_rejected_records(con)
         if MANAGEMENT_TOKEN_EXPIRY.key in selected:
             yield _management_token_expiry(tenant.tenant)
-        yield from _view_checks(con, selected)
     if gap is not None and not gap.passed:  # every check is reported first
         raise dg.Failure(gap.description, allow_retries=False)

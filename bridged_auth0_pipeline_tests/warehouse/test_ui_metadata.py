@@ -10,8 +10,8 @@ from bridged_auth0_pipeline.config.assets import VIEW_GROUPS
 from bridged_auth0_pipeline.definitions import build_definitions
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.sandbox import SandboxTenant
-from bridged_auth0_pipeline.views.assets import VIEW_FILES, playbook_views
-from bridged_auth0_pipeline.warehouse.checks import USER_VIEWS, VIEW_CHECKS, _view_checks
+from bridged_auth0_pipeline.views.assets import (USER_VIEWS, VIEW_CHECKS, VIEW_FILES, playbook_views,
+                                                 view_check_results, view_figures)
 from bridged_auth0_pipeline.warehouse.store.sql_files import read_sql
 from bridged_auth0_pipeline_tests.helpers import query
 
@@ -94,8 +94,9 @@ def test_view_checks_fail_on_a_duplicate_and_on_a_user_who_is_not_live(sandbox_f
                     "UNION ALL SELECT min(user_id) FROM auth0.users")
         con.execute("UPDATE auth0.users SET filtered_out_at = now() WHERE user_id = (SELECT min(user_id) FROM auth0.users)")
         nurture = dg.AssetKey(["playbooks", "nurture"])
-        results = {(r.asset_key, r.check_name): r for r in
-                   _view_checks(con, {dg.AssetCheckKey(view, name) for view in USER_VIEWS for name in VIEW_CHECKS})}
+        selected = {dg.AssetCheckKey(view, name) for view in USER_VIEWS for name in VIEW_CHECKS}
+        results = {(r.asset_key, r.check_name): r for view in USER_VIEWS
+                   for r in view_check_results(view, view_figures(con, view), selected)}
     assert not results[(nurture, "one_row_per_user")].passed
     assert not results[(nurture, "only_live_users")].passed
     # user_auth_methods applies the live-user filter itself: still passing.

@@ -2,7 +2,7 @@
 
 Not part of Auth0. Not rate limited, not subject to faults, not counted as Management requests.
 
-    GET    /__sandbox/health              {"users": n, "logs": n}
+    GET    /__sandbox/health              {"users": n, "logs": n, "organizations": n}
     GET    /__sandbox/faults              current Faults
     POST   /__sandbox/faults              replace Faults (JSON object of knobs)
     POST   /__sandbox/users               add a user (profile JSON) -> 201 stored profile
@@ -41,7 +41,8 @@ def handle_admin(server: "SandboxServer", method: str, path: str, raw: bytes) ->
     try:
         if parts == ["health"] and method == "GET":
             with tenant.lock:
-                return _json(200, {"users": len(tenant.users), "logs": len(tenant.logs)})
+                return _json(200, {"users": len(tenant.users), "logs": len(tenant.logs),
+                                   "organizations": len(tenant.organizations.by_id)})
         if parts == ["faults"] and method == "GET":
             return _json(200, asdict(server.faults))
         if parts == ["faults"] and method == "POST":

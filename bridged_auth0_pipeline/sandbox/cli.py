@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shared-timestamp-users", type=int, default=0,
                         help="users sharing one updated_at, like a bulk import")
     parser.add_argument("--logs-per-user", type=int, default=2)
+    parser.add_argument("--organizations", type=int, default=0,
+                        help="organizations with members and member roles, for the `organizations` data object "
+                             "(default 0, as `make sync`)")
     parser.add_argument("--plan", choices=sorted(PLANS),
                         help="Auth0's Management API rate limits of this plan: essentials (= professional) limits "
                              "each endpoint group on its own (read users 40 burst/500 per min, read logs 10/100, "
@@ -64,7 +67,7 @@ def export_lines(server: SandboxServer, args: argparse.Namespace, pid: int | Non
 def start_server(args: argparse.Namespace) -> tuple[SandboxServer, SandboxTenant, float]:
     started = time.monotonic()
     tenant = SandboxTenant.demo(users=args.users, seed=args.seed, shared_timestamp_users=args.shared_timestamp_users,
-                                logs_per_user=args.logs_per_user)
+                                logs_per_user=args.logs_per_user, organizations=args.organizations)
     server = SandboxServer(tenant, client_id=args.client_id, client_secret=args.client_secret,
                            host=args.host, port=args.port, rate_limit=args.plan)
     server.start()  # OSError when the port is taken
@@ -81,8 +84,9 @@ def run_sandbox(argv: list[str] | None = None) -> int:
         print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     plan = f", {args.plan} plan rate limits" if args.plan else ""
+    organizations = f", {len(tenant.organizations.by_id)} organizations" if tenant.organizations.by_id else ""
     print(f"Auth0 sandbox: {len(tenant.users)} users, {len(tenant.logs)} log events, "
-          f"{len(tenant.roles)} roles (generated in {seconds:.1f}s){plan}")
+          f"{len(tenant.roles)} roles{organizations} (generated in {seconds:.1f}s){plan}")
     print(f"Listening on {server.base_url}  (admin: {server.base_url}/__sandbox/health)")
     print("Point the pipeline at it with:")
     for line in export_lines(server, args):

@@ -151,7 +151,7 @@ def test_admin_api(small_tenant):
     with SandboxServer(small_tenant) as server, management_client(server) as client:
         base = server.base_url
         assert httpx.get(f"{base}/__sandbox/health").json() == {
-            "users": 5, "logs": len(small_tenant.logs)}
+            "users": 5, "logs": len(small_tenant.logs), "organizations": 0}
         assert httpx.post(f"{base}/__sandbox/faults",
                           json={"always_429": True}).status_code == 200
         assert server.faults.always_429

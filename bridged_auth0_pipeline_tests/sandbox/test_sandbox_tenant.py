@@ -227,7 +227,7 @@ def test_command_line_serves_and_prints_the_environment():
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from bridged_auth0_pipeline.sandbox.cli import "
          "run_sandbox; sys.exit(run_sandbox(sys.argv[1:]))", "--users", "30", "--port", str(port),
-         "--client-secret", "s3cret"],
+         "--client-secret", "s3cret", "--organizations", "3"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         lines = []
@@ -241,7 +241,9 @@ def test_command_line_serves_and_prints_the_environment():
         assert f"AUTH0_DOMAIN=http://127.0.0.1:{port}" in output
         assert "AUTH0_CLIENT_ID=sandbox-client" in output
         assert "s3cret" not in output  # the secret is hinted at, not echoed
-        assert httpx.get(f"http://127.0.0.1:{port}/__sandbox/health").json()["users"] == 30
+        assert "30 users" in output and "3 organizations" in output
+        health = httpx.get(f"http://127.0.0.1:{port}/__sandbox/health").json()
+        assert (health["users"], health["organizations"]) == (30, 3)
         token = httpx.post(f"http://127.0.0.1:{port}/oauth/token", json={
             "grant_type": "client_credentials", "client_id": "sandbox-client",
             "client_secret": "s3cret", "audience": f"http://127.0.0.1:{port}/api/v2/"})

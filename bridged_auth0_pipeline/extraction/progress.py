@@ -130,6 +130,20 @@ class StreamProgress:
             self.phase = then
             self.version += 1
 
+    def while_doing(self, phase: str, work: Callable[[], None]) -> Callable[[], None]:
+        """`work`, reported as `phase` while it runs (a member list waiting for the log events)."""
+        def run() -> None:
+            with self._lock:
+                before, self.phase = self.phase, phase
+                self.version += 1
+            try:
+                work()
+            finally:
+                with self._lock:
+                    self.phase = before
+                    self.version += 1
+        return run
+
     def job_state(self, status: str, percent: int | None) -> None:
         with self._lock:
             self.job = (status, percent)

@@ -150,3 +150,12 @@ def test_a_report_has_the_streams_that_moved_and_a_finished_streams_line_once():
     assert progress.report(NOW) == []
     assert roles.version == 0
 
+
+
+def test_a_member_list_says_it_waits_for_the_log_events():
+    roles = StreamProgress("roles", clock=lambda: 10.0)
+    list(roles.records_of([{"id": "r1"}], "roles"))
+    seen = []
+    roles.while_doing("waiting for this run's log events", lambda: seen.append(roles.line(NOW)))()
+    assert seen == ["roles 1 role, waiting for this run's log events"]
+    assert "waiting" not in roles.line(NOW)

@@ -101,3 +101,18 @@ def test_view_checks_fail_on_a_duplicate_and_on_a_user_who_is_not_live(sandbox_f
     assert not results[(nurture, "only_live_users")].passed
     # user_auth_methods applies the live-user filter itself: still passing.
     assert results[(dg.AssetKey(["auth0", "user_auth_methods"]), "only_live_users")].passed
+
+
+def test_a_view_check_runs_alone_without_rebuilding_its_view(sandbox_factory, pipeline_env, run_sync, warehouse_path):
+    """The UI's "Execute" on one view check selects that check only: the views step answers it."""
+    pipeline_env(sandbox_factory())
+    run_sync()
+    nurture = dg.AssetKey(["playbooks", "nurture"])
+    check = dg.AssetCheckKey(nurture, "one_row_per_user")
+    job = build_definitions(SyncSettings.from_env()).resolve_job_def("auth0_sync")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.get_subset(asset_selection=set(), asset_check_selection={check}).execute_in_process(
+            instance=instance)
+    assert [(e.asset_key, e.check_name, e.passed) for e in result.get_asset_check_evaluations()] == [
+        (nurture, "one_row_per_user", True)]
+    assert result.get_asset_materialization_events() == []

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from bridged_auth0_pipeline.auth0 import Auth0Client
+from bridged_auth0_pipeline.extraction.progress import StreamProgress
 
 
 def request_metadata(client: Auth0Client, before: int) -> dict:
@@ -58,10 +59,10 @@ REREAD_MARGIN = timedelta(minutes=5)
 class LogWait:
     """`wait_for_login_events` for a member-list stream, remembering whether it has waited: member
     lists re-read before this run's log events were staged are current only as of the re-read's
-    start (memberships_log_position)."""
+    start (memberships_log_position). The stream's progress says it is waiting meanwhile."""
 
-    def __init__(self, wait_for_login_events):
-        self._wait = wait_for_login_events
+    def __init__(self, wait_for_login_events, progress: StreamProgress):
+        self._wait = progress.while_doing("waiting for this run's log events", wait_for_login_events)
         self.done = False
 
     def __call__(self) -> None:

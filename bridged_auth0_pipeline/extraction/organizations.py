@@ -112,7 +112,7 @@ def extract_organizations(log, client, con: duckdb.DuckDBPyConnection, sync: Syn
     now = datetime.now(timezone.utc)
     orgs = list(progress.records_of(client.organizations(), "organizations"))
     state = read_state(con, "organizations")
-    wait_for_logs = LogWait(progress.while_doing("waiting for this run's log events", wait_for_login_events))
+    wait_for_logs = LogWait(wait_for_login_events, progress)
     reason = plan_member_refresh(con, state, orgs, sync, now, wait_for_logs)
     reread_ahead_of_logs = bool(reason) and not wait_for_logs.done
     log.info(f"Organization members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")

@@ -68,7 +68,7 @@ def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events, p
     now = datetime.now(timezone.utc)
     roles = list(progress.records_of(client.roles(), "roles"))
     state = read_state(con, "roles")
-    wait_for_logs = LogWait(progress.while_doing("waiting for this run's log events", wait_for_login_events))
+    wait_for_logs = LogWait(wait_for_login_events, progress)
     reason = plan_member_refresh(con, state, roles, sync, now, wait_for_logs)
     # Members re-read before this run's log events were staged (first sync, periodic refresh, new role
     # list) are current only as of the re-read's start; otherwise as of every event staged.

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
-
-import duckdb
-
 from bridged_auth0_pipeline.auth0 import Auth0Client
-from bridged_auth0_pipeline.extraction.progress import StreamProgress
 
 
 def request_metadata(client: Auth0Client, before: int) -> dict:
@@ -44,39 +39,3 @@ class HighWater:
                 self.value = value
             yield record
 
-
-LATEST_LOG_ID = "SELECT max(log_id) FROM (SELECT log_id FROM auth0_staging.login_events UNION ALL SELECT log_id FROM auth0.login_events)"
-LATEST_LOG_ID_BEFORE = """
-    SELECT max(log_id) FROM (
-        SELECT log_id, try_cast(raw::JSON->>'date' AS TIMESTAMPTZ) AS occurred_at FROM auth0_staging.login_events
-        UNION ALL
-        SELECT log_id, occurred_at FROM auth0.login_events
-    ) WHERE occurred_at < $1
-"""
-REREAD_MARGIN = timedelta(minutes=5)
-
-
-class LogWait:
-    """`wait_for_login_events` for a member-list stream, remembering whether it has waited: member
-    lists re-read before this run's log events were staged are current only as of the re-read's
-    start (memberships_log_position). The stream's progress says it is waiting meanwhile."""
-
-    def __init__(self, wait_for_login_events, progress: StreamProgress):
-        self._wait = progress.while_doing("waiting for this run's log events", wait_for_login_events)
-        self.done = False
-
-    def __call__(self) -> None:
-        self._wait()
-        self.done = True
-
-
-def memberships_log_position(con: duckdb.DuckDBPyConnection, reread_ahead_of_logs: bool, started: datetime,
-                             previous: str | None) -> str | None:
-    """The log position member lists (roles, organizations) are current as of; call once this run's log
-    events are staged. It must cover them, so read through a fresh connection (the caller's transaction
-    snapshot predates them). After a re-read that ran ahead of the log events, only events logged before
-    it started are covered (with a margin for clock skew): a change made meanwhile shows in the next check."""
-    with con.cursor() as fresh:
-        if reread_ahead_of_logs:
-            return fresh.execute(LATEST_LOG_ID_BEFORE, [started - REREAD_MARGIN]).fetchone()[0] or previous
-        return fresh.execute(LATEST_LOG_ID).fetchone()[0]

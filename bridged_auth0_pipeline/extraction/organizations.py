@@ -14,13 +14,14 @@ BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the stored memberships are carried forwa
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import duckdb
 
 from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.extraction.common import LogWait, memberships_log_position, request_metadata
+from bridged_auth0_pipeline.extraction.common import request_metadata
+from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
@@ -103,35 +104,24 @@ def _stage_members(con, pages) -> None:
             con.execute(f"INSERT INTO auth0_staging.{table} SELECT {placeholders}", [list(c) for c in columns])
 
 
+def _reread_members(con: duckdb.DuckDBPyConnection, client, orgs: list[dict], progress: StreamProgress) -> None:
+    _stage_members(con, progress.keyed_pages_of(client.members_of_organizations([o["id"] for o in orgs]), "members"))
+
+
+def _keep_members(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("INSERT INTO auth0_staging.organization_members SELECT org_id, user_id FROM auth0.organization_members")
+    con.execute("INSERT INTO auth0_staging.organization_member_roles "
+                "SELECT org_id, user_id, role_id FROM auth0.organization_member_roles")
+
+
+ORGANIZATION_MEMBERS = MemberLists("organizations", "Organization members", "auth0_staging.organization_members",
+                                   lambda client: client.organizations(), plan_member_refresh, _reread_members,
+                                   _keep_members)
+
+
 def extract_organizations(log, client, con: duckdb.DuckDBPyConnection, sync: SyncSettings, wait_for_login_events,
                           progress: StreamProgress | None = None) -> dict:
-    """Stage organizations and members; like extraction/roles.py, the memberships are current as of
-    a log position (high_water) that the next run's change check starts from."""
-    progress = progress or StreamProgress("organizations")
-    before = client.stats.management_requests_of_this_stream()
-    now = datetime.now(timezone.utc)
-    orgs = list(progress.records_of(client.organizations(), "organizations"))
-    state = read_state(con, "organizations")
-    wait_for_logs = LogWait(wait_for_login_events, progress)
-    reason = plan_member_refresh(con, state, orgs, sync, now, wait_for_logs)
-    reread_ahead_of_logs = bool(reason) and not wait_for_logs.done
-    log.info(f"Organization members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")
-    with extraction_transaction(con, "organizations", "full" if reason else "incremental") as extraction:
-        con.execute("DELETE FROM auth0_staging.organization_members")
-        con.execute("DELETE FROM auth0_staging.organization_member_roles")
-        stage_records(con, "organizations", orgs, extraction)
-        if reason:
-            _stage_members(con, progress.keyed_pages_of(client.members_of_organizations([o["id"] for o in orgs]), "members"))
-        else:
-            con.execute("INSERT INTO auth0_staging.organization_members SELECT org_id, user_id FROM auth0.organization_members")
-            con.execute("INSERT INTO auth0_staging.organization_member_roles "
-                        "SELECT org_id, user_id, role_id FROM auth0.organization_member_roles")
-        members = con.execute("SELECT count(*) FROM auth0_staging.organization_members").fetchone()[0]
-        wait_for_logs()
-        as_of = memberships_log_position(con, reread_ahead_of_logs, now, state.cursor)
-        extraction.api_total = len(orgs)
-        extraction.high_water = as_of
-        extraction.details = {"memberships": members, "reason": reason,
-                              "refreshed_at": now.isoformat() if reason else state.details.get("refreshed_at")}
-    return {"dagster/row_count": len(orgs), "memberships": members, "members_reread": reason or "no (unchanged)",
-            **request_metadata(client, before)}
+    """Stage organizations, members and member roles (extraction/member_lists.py); like roles, the
+    memberships are current as of a log position (high_water) that the next run's check starts from."""
+    return extract_member_lists(ORGANIZATION_MEMBERS, log, client, con, sync, wait_for_login_events,
+                                progress or StreamProgress("organizations"))

@@ -8,15 +8,15 @@ refresh, when login events are not synced (nothing to tell), and at least every
 BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the stored memberships are carried forward unchanged.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import duckdb
 
-from bridged_auth0_pipeline.extraction.common import LogWait, memberships_log_position, request_metadata
+from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records, stage_role_members
-from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
+from bridged_auth0_pipeline.warehouse.store.staging import stage_role_members
+from bridged_auth0_pipeline.warehouse.store.state import StreamState
 
 ROLE_CHANGES_SINCE = """
     SELECT count(*), max(log_id) FROM (
@@ -57,43 +57,20 @@ def plan_member_refresh(
 DESCRIPTION = "Auth0 roles and their member user_ids as of this run (members re-read only when the log shows a change)."
 
 
-def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events, progress: StreamProgress | None = None) -> dict:
-    """Stage roles and members; returns the asset's metadata. `con` is this thread's own connection.
+def _reread_members(con: duckdb.DuckDBPyConnection, client, roles: list[dict], progress: StreamProgress) -> None:
+    pages = progress.keyed_pages_of(client.members_of_roles([role["id"] for role in roles]), "members")
+    stage_role_members(con, ((role_id, m["user_id"]) for role_id, page in pages for m in page if m.get("user_id")))
 
-    `wait_for_login_events()` blocks until this run's log events are staged (or raises if that failed):
-    only the last check of plan_member_refresh needs them, so a first sync does not wait.
-    """
-    progress = progress or StreamProgress("roles")
-    before = client.stats.management_requests_of_this_stream()
-    now = datetime.now(timezone.utc)
-    roles = list(progress.records_of(client.roles(), "roles"))
-    state = read_state(con, "roles")
-    wait_for_logs = LogWait(wait_for_login_events, progress)
-    reason = plan_member_refresh(con, state, roles, sync, now, wait_for_logs)
-    # Members re-read before this run's log events were staged (first sync, periodic refresh, new role
-    # list) are current only as of the re-read's start; otherwise as of every event staged.
-    reread_ahead_of_logs = bool(reason) and not wait_for_logs.done
-    log.info(f"Role members: {'re-read, ' + reason if reason else 'unchanged since the last refresh'}")
-    with extraction_transaction(con, "roles", "full" if reason else "incremental") as extraction:
-        stage_records(con, "roles", roles, extraction)
-        if reason:  # may run while this run's log events are still being fetched
-            pages = progress.keyed_pages_of(client.members_of_roles([role["id"] for role in roles]), "members")
-            stage_role_members(con, ((role_id, m["user_id"]) for role_id, page in pages for m in page if m.get("user_id")))
-        else:
-            con.execute("INSERT INTO auth0_staging.role_members SELECT role_id, user_id FROM auth0.user_roles")
-        members = con.execute("SELECT count(*) FROM auth0_staging.role_members").fetchone()[0]
-        wait_for_logs()
-        as_of_log_id = memberships_log_position(con, reread_ahead_of_logs, now, state.cursor)
-        extraction.api_total = len(roles)
-        extraction.high_water = as_of_log_id
-        extraction.details = {
-            "memberships": members,
-            "refreshed_at": now.isoformat() if reason else state.details.get("refreshed_at"),
-            "reason": reason,
-        }
-    return {
-        "dagster/row_count": len(roles),
-        "memberships": members,
-        "members_reread": reason or "no (unchanged)",
-        **request_metadata(client, before),
-    }
+
+def _keep_members(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("INSERT INTO auth0_staging.role_members SELECT role_id, user_id FROM auth0.user_roles")
+
+
+ROLE_MEMBERS = MemberLists("roles", "Role members", "auth0_staging.role_members", lambda client: client.roles(),
+                           plan_member_refresh, _reread_members, _keep_members)
+
+
+def extract_roles(log, client, con, sync: SyncSettings, wait_for_login_events, progress: StreamProgress | None = None) -> dict:
+    """Stage roles and members (extraction/member_lists.py); returns the asset's metadata."""
+    return extract_member_lists(ROLE_MEMBERS, log, client, con, sync, wait_for_login_events,
+                                progress or StreamProgress("roles"))

@@ -33,6 +33,11 @@ STAGING_TABLES = {
     "connections": ("auth0_staging.connections", "id"),
     "clients": ("auth0_staging.clients", "client_id"),
 }
+# The member lists staged with a stream's owners (extraction/member_lists.py), replaced with them.
+MEMBER_TABLES = {
+    "roles": ("auth0_staging.role_members",),
+    "organizations": ("auth0_staging.organization_members", "auth0_staging.organization_member_roles"),
+}
 
 
 @dataclass
@@ -57,9 +62,8 @@ def extraction_transaction(con: duckdb.DuckDBPyConnection, stream: str, mode: st
     extraction = Extraction(stream, mode)
     table, _ = STAGING_TABLES[stream]
     with transaction(con):
-        con.execute(f"DELETE FROM {table}")
-        if stream == "roles":
-            con.execute("DELETE FROM auth0_staging.role_members")
+        for staged in (table, *MEMBER_TABLES.get(stream, ())):
+            con.execute(f"DELETE FROM {staged}")
         yield extraction
         con.execute("DELETE FROM auth0_staging.extractions WHERE stream = ?", [stream])
         con.execute(

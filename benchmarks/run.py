@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `python benchmarks/run.py` without an installed package
@@ -282,7 +283,8 @@ def dagster_run_stats(dagster_home: Path, ended_at: float) -> dict[str, Any]:
     finished (the process was killed) counts until `ended_at`, with status "unfinished"."""
     import dagster as dg
 
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+    # DAGSTER_HOME, as the pipeline's processes had it: ./dagster.yaml's event log finds its files there.
+    with mock.patch.dict(os.environ, DAGSTER_HOME=str(dagster_home)), dg.DagsterInstance.get() as instance:
         runs = instance.get_runs(limit=1)
         if not runs:
             return {}

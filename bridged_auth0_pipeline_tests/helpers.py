@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -31,6 +33,24 @@ def dagster_job_execute(env: dict[str, str], dagster_home: Path, **popen) -> sub
         command, env={**env, "DAGSTER_HOME": str(dagster_home)}, cwd=REPO_ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, **popen,
     )
+
+
+@contextmanager
+def instance_at(dagster_home: Path | str) -> Iterator:
+    """The Dagster instance of a DAGSTER_HOME folder, opened as Dagster's own processes open it: with
+    DAGSTER_HOME set, which ./dagster.yaml's event log needs to find its files."""
+    import dagster as dg
+
+    before = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if before is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = before
 
 
 def pipeline_process_env(server: SandboxServer, warehouse: Path, **settings: str) -> dict[str, str]:

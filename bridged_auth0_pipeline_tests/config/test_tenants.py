@@ -26,7 +26,7 @@ from bridged_auth0_pipeline.config.secrets import SecretBox
 from bridged_auth0_pipeline.config.settings import SettingsError, SyncSettings
 from bridged_auth0_pipeline.orchestration.schedules import AUTH0_SYNC_SCHEDULE, jitter_minutes
 from bridged_auth0_pipeline.sandbox import Faults, SandboxTenant
-from bridged_auth0_pipeline_tests.helpers import REPO_ROOT, query
+from bridged_auth0_pipeline_tests.helpers import REPO_ROOT, instance_at, query
 from bridged_auth0_pipeline_tests.warehouse_assertions import assert_warehouse_equals_tenant
 
 CLI = str(Path(sys.executable).with_name("bridged-auth0"))
@@ -104,7 +104,7 @@ def test_tenants_with_overlapping_ids_each_land_exactly_their_own(sandbox_factor
     # Disconnect removes the connection and the partition; reconnecting with the right secret works.
     gone = cli(deployment, "disconnect", "gamma", "--purge", outputs=outputs)
     assert gone.returncode == 0 and not (warehouses / "gamma.duckdb").exists()
-    with dg.DagsterInstance.from_config(deployment["DAGSTER_HOME"]) as instance:
+    with instance_at(deployment["DAGSTER_HOME"]) as instance:
         assert sorted(instance.get_dynamic_partitions("tenants")) == ["acme", "beta"]
     assert connect(deployment, "gamma", servers["gamma"], "gamma-secret-MARKER", outputs=outputs).returncode == 0
     again = cli(deployment, "sync", "--tenant", "gamma", outputs=outputs)
@@ -241,7 +241,7 @@ def test_management_token_method_and_its_expiry(sandbox_factory, deployment):
     synced = cli(deployment, "sync", "--tenant", "pasted")
     assert synced.returncode == 0, synced.stdout[-3000:]
     assert "/oauth/token" not in [r.path for r in server.requests[1:]], "a pasted token is never exchanged for another"
-    with dg.DagsterInstance.from_config(deployment["DAGSTER_HOME"]) as instance:
+    with instance_at(deployment["DAGSTER_HOME"]) as instance:
         (run,) = instance.get_runs(dg.RunsFilter(tags={"bridged/tenant": "pasted"}))
         records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
         checks = {data.check_name: data for data in

@@ -106,10 +106,49 @@ def test_instance_queues_runs_one_per_tenant(deploy_instance):
 
 
 def test_connection_settings_come_from_the_environment_only():
-    connection = deploy_instance_config()["storage"]["postgres"]["postgres_db"]
-    assert {name: value for name, value in connection.items() if name != "scheme"} == {
+    config = deploy_instance_config()
+    connections = [config[storage]["config"]["postgres_db"] for storage in ("run_storage", "event_log_storage", "schedule_storage")]
+    assert connections[0] == connections[1] == connections[2]  # one database for all three
+    assert {name: value for name, value in connections[0].items() if name != "scheme"} == {
         "hostname": {"env": "DAGSTER_PG_HOST"}, "port": {"env": "DAGSTER_PG_PORT"}, "username": {"env": "DAGSTER_PG_USER"},
         "password": {"env": "DAGSTER_PG_PASSWORD"}, "db_name": {"env": "DAGSTER_PG_DB"}}
+
+
+def test_a_run_keeps_its_postgres_connections_instead_of_one_per_statement(deploy_instance, postgres_server, postgres_db):
+    """Dagster's own classes connect once per statement (a forked backend and a SCRAM exchange each)."""
+    from bridged_auth0_pipeline.orchestration.instance.postgres import (
+        PooledPostgresEventLogStorage,
+        PooledPostgresRunStorage,
+    )
+
+    assert isinstance(deploy_instance.event_log_storage, PooledPostgresEventLogStorage)
+    assert isinstance(deploy_instance.run_storage, PooledPostgresRunStorage)
+
+    @dg.op
+    def chatty(context):
+        for i in range(20):
+            context.log.info(f"line {i}")
+
+    @dg.job
+    def probe():
+        chatty()
+
+    def sessions() -> int:
+        import psycopg2
+
+        with psycopg2.connect(postgres_server.url(postgres_db)) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", [postgres_db])
+            count = cursor.fetchone()[0]
+        connection.close()
+        return count
+
+    probe.execute_in_process(instance=deploy_instance)  # the pools' first connections
+    before = sessions()
+    result = probe.execute_in_process(instance=deploy_instance)
+    opened = sessions() - before - 1  # less the counting connection itself
+    assert result.success
+    # ~35 events and run updates: Dagster's own classes opened one session for each (measured: 48).
+    assert opened <= 3, f"{opened} new sessions for one small run"
 
 
 def test_missing_connection_variable_fails_naming_it(tmp_path, monkeypatch, postgres_server, postgres_db):

@@ -13,12 +13,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import dagster as dg
 import httpx
 import pytest
 import yaml
 
-from bridged_auth0_pipeline_tests.helpers import REPO_ROOT, SECRET, query
+from bridged_auth0_pipeline_tests.helpers import REPO_ROOT, SECRET, instance_at, query
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 LOCATION = "bridged_auth0_pipeline"
@@ -163,7 +162,10 @@ def test_dagster_dev_loads_the_code_location_with_schedule_sensor_settings_and_i
     instance = data["instance"]
     info = yaml.safe_load(instance["info"])
     assert info["local_artifact_storage"]["config"]["base_dir"] == str(home)
-    assert (info["run_storage"], info["run_coordinator"]["class"]) == ("SqliteRunStorage", "QueuedRunCoordinator")
+    assert (info["run_storage"]["class"], info["run_coordinator"]["class"]) == ("SqliteRunStorage", "QueuedRunCoordinator")
+    # The event log: Dagster's SQLite files in their default place, through the class that keeps connections.
+    assert info["event_log_storage"]["class"] == "PooledSqliteEventLogStorage"
+    assert info["run_storage"]["config"]["base_dir"].rstrip("/") == str(home / "history")
     assert (home / "history").is_dir()
     assert instance["runQueuingSupported"]
     assert yaml.safe_load(instance["runQueueConfig"]["tagConcurrencyLimitsYaml"]) == [
@@ -203,7 +205,7 @@ def test_make_dev_with_no_tenant_serves_the_sandbox_and_a_run_of_default_succeed
         assert "the UI syncs the built-in sandbox tenant (1000 users)" in log.read_text()
         deadline = time.monotonic() + 90
         while True:
-            with dg.DagsterInstance.from_config(str(home)) as instance:
+            with instance_at(home) as instance:
                 if "default" in instance.get_dynamic_partitions("tenants"):
                     break
             assert time.monotonic() < deadline, log.read_text()

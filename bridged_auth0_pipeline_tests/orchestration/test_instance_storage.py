@@ -1,0 +1,97 @@
+"""./dagster.yaml's SQLite event log keeps one connection per file: the same events, far fewer connects."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import dagster as dg
+import pytest
+from dagster._core.storage.event_log import SqliteEventLogStorage
+
+from bridged_auth0_pipeline.orchestration.instance import sqlite as pooled
+from bridged_auth0_pipeline_tests.helpers import REPO_ROOT
+
+
+@dg.op
+def emit(context):
+    for i in range(20):
+        context.log.info(f"line {i}")
+    return 1
+
+
+@dg.job
+def chatty():
+    emit()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def sqlite_connects(monkeypatch):
+    """Counts SQLite connections opened (SQLAlchemy's pysqlite dialect calls sqlite3.dbapi2.connect)."""
+    opened = []
+    real = sqlite3.dbapi2.connect
+
+    def counting(*args, **kwargs):
+        opened.append(args[0] if args else kwargs.get("database"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite3.dbapi2, "connect", counting)
+    return opened
+
+
+def test_root_dagster_yaml_uses_the_pooled_event_log_in_dagster_home_storage(home):
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, pooled.PooledSqliteEventLogStorage)
+        assert storage._base_dir == str(home / "storage")  # Dagster's default place: existing history stays visible
+
+
+def test_a_run_connects_a_few_times_not_once_per_statement(home, sqlite_connects):
+    with dg.DagsterInstance.get() as instance:
+        sqlite_connects.clear()
+        result = chatty.execute_in_process(instance=instance)
+        event_log_connects = [path for path in sqlite_connects if "/storage/" in str(path)]
+    assert result.success
+    # Dagster's own class opens one connection per statement: over 30 for these ~30 events.
+    assert 1 <= len(event_log_connects) <= 4, event_log_connects
+    # Another instance (Dagster's own class, as an older process would use) reads every event back.
+    reader = SqliteEventLogStorage(str(home / "storage"))
+    logs = reader.get_logs_for_run(result.run_id)
+    assert sum(1 for entry in logs if entry.user_message.startswith("line ")) == 20
+    assert any(entry.dagster_event and entry.dagster_event.event_type == dg.DagsterEventType.RUN_SUCCESS for entry in logs)
+
+
+def test_a_long_lived_process_keeps_only_a_few_files_open(tmp_path):
+    storage = pooled.PooledSqliteEventLogStorage(str(tmp_path / "storage"))
+    for i in range(3 * pooled.OPEN_FILES_KEPT):
+        with storage.run_connection(f"run-{i}") as conn:
+            conn.exec_driver_sql("SELECT 1")
+    assert len(storage._engines) == pooled.OPEN_FILES_KEPT
+    storage.dispose()
+    assert not storage._engines
+
+
+def test_wipe_closes_the_files_it_deletes(home):
+    with dg.DagsterInstance.get() as instance:
+        first = chatty.execute_in_process(instance=instance)
+        instance.event_log_storage.wipe()
+        assert set(instance.event_log_storage._engines) <= {"index"}  # wipe empties the index again
+        assert instance.all_logs(first.run_id) == []
+        second = chatty.execute_in_process(instance=instance)
+    # Written to a file that exists (a kept connection to a deleted file would lose these).
+    assert (home / "storage" / f"{second.run_id}.db").exists()
+    assert SqliteEventLogStorage(str(home / "storage")).get_logs_for_run(second.run_id)
+
+
+def test_without_a_base_dir_or_dagster_home_the_error_says_the_fix(monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with pytest.raises(RuntimeError, match="set DAGSTER_HOME"):
+        pooled.PooledSqliteEventLogStorage.from_config_value(None, {})

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bridged_auth0_pipeline.commands.dagster_home import dagster_home_in
 from bridged_auth0_pipeline.commands.sync import DEMO_USERS, start_demo_sandbox
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
@@ -27,7 +28,8 @@ def run_dev(dagster_args: list[str]) -> int:
               "`bridged-auth0 connect`, to use a real tenant.", flush=True)
     dagster = Path(sys.executable).with_name("dagster")
     try:
-        return subprocess.call([str(dagster), "dev", *dagster_args], env=env)
+        with dagster_home_in(env):
+            return subprocess.call([str(dagster), "dev", *dagster_args], env=env)
     except KeyboardInterrupt:
         return 130
     finally:

@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bridged_auth0_pipeline.commands.dagster_home import dagster_home_in
 from bridged_auth0_pipeline.commands.follow import Outcome, follow, log_path
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
@@ -33,7 +34,8 @@ def sync_environment_tenant(settings: SyncSettings, sandbox_users: int) -> int:
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "job", "execute", "-m", "bridged_auth0_pipeline.definitions", "-j", "auth0_sync"]
     try:
-        return _run_and_report("default", command, env, settings.duckdb_path)
+        with dagster_home_in(env):
+            return _run_and_report("default", command, env, settings.duckdb_path)
     finally:
         if server is not None:
             server.__exit__(None, None, None)

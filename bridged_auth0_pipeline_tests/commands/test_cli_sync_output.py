@@ -44,6 +44,22 @@ def test_a_sync_prints_its_steps_and_an_end_that_says_what_next(sandbox_factory,
 
 
 @pytest.mark.slow
+def test_a_sync_without_dagster_home_runs_in_a_throwaway_one(sandbox_factory, tmp_path):
+    """From a folder with the repository's dagster.yaml and no DAGSTER_HOME (`.venv/bin/bridged-auth0 sync`
+    in a clone): Dagster's own throwaway instance could not find the event log's files; ours can."""
+    server = sandbox_factory(SandboxTenant.generate(users=30, seed=62))
+    folder = tmp_path / "clone"
+    folder.mkdir()
+    (folder / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+    env = pipeline_process_env(server, tmp_path / "warehouse.duckdb")
+    assert "DAGSTER_HOME" not in env
+    result = subprocess.run([CLI, "sync"], env=env, capture_output=True, text=True, timeout=300, cwd=folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("default: synced in ")
+    assert sorted(path.name for path in folder.iterdir()) == ["dagster.yaml", "data"], "the throwaway home is gone"
+
+
+@pytest.mark.slow
 def test_long_work_prints_progress_per_stream_as_plain_lines(sandbox_factory, tmp_path):
     """Not a terminal: plain `progress:` lines, one per stream, with its records (the interval shortened
     from 5 s; 40 ms a request so the streams outlast a few intervals)."""

@@ -95,3 +95,27 @@ def test_without_a_base_dir_or_dagster_home_the_error_says_the_fix(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(RuntimeError, match="set DAGSTER_HOME"):
         pooled.PooledSqliteEventLogStorage.from_config_value(None, {})
+
+
+tenants_like = dg.StaticPartitionsDefinition(["acme", "beta"])
+
+
+@dg.asset(partitions_def=tenants_like)
+def staged():
+    return 1
+
+
+@dg.asset(partitions_def=tenants_like, deps=[staged], check_specs=[dg.AssetCheckSpec("ok", asset="loaded")])
+def loaded():
+    yield dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=True)])
+
+
+def test_asset_runs_look_up_the_schema_once_per_process(home, sqlite_connects):
+    """Dagster's class asks whether a table exists before asset events, each time on a new connection."""
+    with dg.DagsterInstance.get() as instance:
+        assert dg.materialize([staged, loaded], instance=instance, partition_key="acme").success
+        sqlite_connects.clear()
+        assert dg.materialize([staged, loaded], instance=instance, partition_key="beta").success
+        event_log_connects = [path for path in sqlite_connects if "/storage/" in str(path)]
+    # The second run opens only its own file; Dagster's has_table opened 4 more.
+    assert len(event_log_connects) == 1, event_log_connects

@@ -37,6 +37,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: Any = None):
         # Before Dagster's __init__: it may already connect (to index a new storage folder).
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_present: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -72,6 +73,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.popitem(last=False)[1].dispose()
         return engine
 
+    def has_table(self, table_name: str) -> bool:
+        # Dagster asks before most asset event writes, each time through a new engine and a schema
+        # lookup: 0.3 CPU-s of a no-change run of a 10k-user tenant (2.45 -> 2.15, forked, median of 5).
+        # A table once present stays until wipe.
+        # Not through _connect: Dagster also asks while it holds that lock.
+        if table_name in self._tables_present:
+            return True
+        present = super().has_table(table_name)
+        if present:
+            self._tables_present.add(table_name)
+        return present
+
     def _close_files(self) -> None:
         with self._db_lock:
             while self._engines:
@@ -80,6 +93,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def wipe(self) -> None:
         # Dagster deletes the run files: a kept connection would go on writing to a deleted file.
         self._close_files()
+        self._tables_present.clear()
         super().wipe()
 
     def dispose(self) -> None:

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Protocol, TextIO
 
 # "<time> - dagster - <LEVEL> - <job> - <run id> - <pid?> - <step?> - <EVENT?> - <message>"
 _LINE = re.compile(r"^\S+ \S+ \S+ - dagster - (?P<level>[A-Z]+) - (?P<job>[^ ]+) - (?P<run_id>[0-9a-f-]{36}) - (?P<rest>.*)$")
@@ -110,13 +110,29 @@ def log_path(name: str) -> Path:
     return folder / f"{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
 
 
+class Started(Protocol):
+    """A started run: its output lines and its exit status, as subprocess.Popen has them."""
+
+    stdout: IO[str]
+
+    def wait(self) -> int: ...
+
+
 def follow(command: list[str], env: dict[str, str], log: Path, prefix: str = "", *, tty: bool | None = None) -> Outcome:
     """Run `command`, its output to `log`, the lines a person follows to stdout; `tty`: draw progress
     as bars (default: whether stdout is a terminal)."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    return follow_output(process, log, prefix, tty=tty)
+
+
+def follow_output(process: Started, log: Path, prefix: str = "", *, tty: bool | None = None, quiet: bool = False) -> Outcome:
+    """`process`'s output to `log` and its outcome; the lines a person follows to stdout unless `quiet`."""
     outcome = Outcome(returncode=0)
-    block = ProgressBlock(sys.stdout, prefix) if (sys.stdout.isatty() if tty is None else tty) else None
+    block = ProgressBlock(sys.stdout, prefix) if not quiet and (sys.stdout.isatty() if tty is None else tty) else None
 
     def say(text: str) -> None:
+        if quiet:
+            return
         if block:
             block.print(text)
         else:
@@ -124,7 +140,6 @@ def follow(command: list[str], env: dict[str, str], log: Path, prefix: str = "",
             sys.stdout.flush()
 
     with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         for line in process.stdout:
             out.write(line)
             match = _LINE.match(line.rstrip("\n"))

@@ -12,6 +12,7 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from bridged_auth0_pipeline.auth0 import Auth0Error
 from bridged_auth0_pipeline.auth0.management_token import token_expiry
@@ -127,22 +128,31 @@ def retest(key: str) -> int:
     return 0
 
 
-def last_runs() -> dict[str, tuple[str, str]]:
-    """(when, status) of each tenant's latest auth0_sync run, from the Dagster instance if there is one."""
+def latest_runs(limit: int = 1000) -> dict[str, Any]:
+    """Each tenant's latest auth0_sync run record (dagster.RunRecord) among the instance's last
+    `limit` runs, if there is an instance."""
     if not os.environ.get("DAGSTER_HOME"):
         return {}
     import dagster as dg
 
     from bridged_auth0_pipeline.config.resources import TENANT_TAG
 
-    found: dict[str, tuple[str, str]] = {}
+    found: dict[str, Any] = {}
     with dg.DagsterInstance.get() as instance:
-        for record in instance.get_run_records(dg.RunsFilter(job_name="auth0_sync"), limit=1000):
+        for record in instance.get_run_records(dg.RunsFilter(job_name="auth0_sync"), limit=limit):
             key = record.dagster_run.tags.get(TENANT_TAG)
             if key and key not in found:
-                when = record.end_time or record.start_time or record.create_timestamp.timestamp()
-                found[key] = (datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M"),
-                              record.dagster_run.status.value.lower())
+                found[key] = record
+    return found
+
+
+def last_runs() -> dict[str, tuple[str, str]]:
+    """(when, status) of each tenant's latest auth0_sync run."""
+    found = {}
+    for key, record in latest_runs().items():
+        when = record.end_time or record.start_time or record.create_timestamp.timestamp()
+        found[key] = (datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M"),
+                      record.dagster_run.status.value.lower())
     return found
 
 

@@ -145,7 +145,8 @@ def longest_first(keys: list[str], latest: dict) -> list[str]:
     """Never-synced tenants first (a first sync is a full one, of unknown length), then the rest by
     their latest run's duration, longest first; ties keep the directory's order. With C at a time,
     a long run started last keeps everyone waiting on it while the other slots idle: 20 tenants of
-    1k-20k users in ascending order took 77.4 s at C = 4, longest first 62 s (benchmarks/tenants.py).
+    1k-20k users, keys in ascending size, took 84.4 s at C = 4 on a first sync and 72.8 s longest
+    first, with the first one's history (benchmarks/tenants.py, one run).
     """
     def duration(key: str) -> float:
         record = latest.get(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -100,6 +101,8 @@ def outcome_line(key: str, outcome: Outcome, seconds: float, warehouse: str) -> 
 
 def _cause(outcome: Outcome) -> str:
     """The failed run's cause, as the instance recorded it (the message carries the fix)."""
+    if outcome.returncode < 0:
+        return _killed(outcome)
     if outcome.run_id and os.environ.get("DAGSTER_HOME"):
         import dagster as dg
 
@@ -109,6 +112,27 @@ def _cause(outcome: Outcome) -> str:
             if instance.has_run(outcome.run_id):
                 return " ".join(failure_cause(instance, outcome.run_id).split())
     return " ".join((outcome.failure or f"exit status {outcome.returncode}; see the log").split())
+
+
+def _killed(outcome: Outcome) -> str:
+    """A run whose process was killed never records its end: it stays STARTED in the instance, and
+    the 429 sensor and the queue (one run per tenant) would wait on it for ever. A daemon's run
+    monitoring fails such a run after an hour; here nothing would, so it is marked failed now."""
+    try:
+        name = signal.Signals(-outcome.returncode).name
+    except ValueError:
+        name = f"signal {-outcome.returncode}"
+    cause = f"the run's process was killed by {name}"
+    if outcome.run_id and os.environ.get("DAGSTER_HOME"):
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            run = instance.get_run_by_id(outcome.run_id)
+            if run is not None and not run.is_finished:
+                instance.report_run_failed(run, f"{cause}; marked failed by bridged-auth0 sync.")
+                cause += ", so its run is marked failed"
+    memory = " If the kernel's out-of-memory killer sent it (dmesg), sync fewer tenants at once." if name == "SIGKILL" else ""
+    return f"{cause}. Fix: sync the tenant again; it continues from the warehouse's last committed state.{memory}"
 
 
 def sync_all(parallel: int) -> int:

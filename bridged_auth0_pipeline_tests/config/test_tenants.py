@@ -8,6 +8,7 @@ their own settings; the registry takes a writer beside readers in other processe
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -137,6 +138,37 @@ def test_tenants_with_overlapping_ids_each_land_exactly_their_own(sandbox_factor
     for text in outputs:
         for needle in secrets | tokens:
             assert needle not in text
+
+
+@pytest.mark.slow
+def test_sync_all_marks_a_killed_run_failed_and_the_next_sync_completes(sandbox_factory, deployment):
+    """An out-of-memory kill leaves no trace in the run: without a daemon, `sync --all` must fail it,
+    or the 429 sensor and the one-run-per-tenant queue would wait on it for ever."""
+    tenant = SandboxTenant.generate(users=120, seed=7)
+    server = sandbox_factory(tenant, client_secret="acme-secret", export_seconds=4)  # a run that lasts
+    assert connect(deployment, "acme", server, "acme-secret").returncode == 0
+    sync = subprocess.Popen([CLI, "sync", "--all"], env=deployment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=REPO_ROOT)
+    deadline = time.monotonic() + 120
+    with instance_at(deployment["DAGSTER_HOME"]) as instance:
+        while not (runs := instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))):
+            assert time.monotonic() < deadline and sync.poll() is None, "no run started"
+            time.sleep(0.1)
+        run_id = runs[0].run_id
+        while not (pids := [entry.dagster_event.pid for entry in instance.all_logs(run_id)
+                            if entry.dagster_event and entry.dagster_event.pid]):
+            assert time.monotonic() < deadline, "the run recorded no process id"
+            time.sleep(0.1)
+        os.kill(pids[0], signal.SIGKILL)  # the run's own process, as the kernel's out-of-memory killer would
+        output, _ = sync.communicate(timeout=120)
+        assert sync.returncode == 1, output
+        line = next(line for line in output.splitlines() if line.startswith("acme:"))
+        assert "FAILED" in line and "killed by SIGKILL, so its run is marked failed" in line and "Fix:" in line, output
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+
+    again = cli(deployment, "sync", "--all")
+    assert again.returncode == 0 and "acme: synced" in again.stdout, again.stdout
+    assert_warehouse_equals_tenant(Path(deployment["BRIDGED_WAREHOUSE_DIR"]) / "acme.duckdb", tenant)
 
 
 def test_two_tenants_get_exactly_their_own_settings(sandbox_factory, pipeline_env, monkeypatch, tmp_path):

@@ -9,9 +9,12 @@ most Auth0 tenants are), each in its own process with its own rate limit (an Aut
 through the real `bridged-auth0 connect`. For each C, every tenant is synced in full into a fresh
 warehouse folder and instance. Prints the total wall against the ideal max(largest floor, sum of
 floors / C), each tenant's wall against its own rate-limit floor, the peak RSS of each run and of
-all of them together, and failed runs. Then the same at --storm-concurrency with one tenant under a
-429 storm: how much it slows the others. Last, the fixed cost of one run: a no-change sync of the
-smallest tenant, and what importing the code location costs alone. Figures, not pass/fail.
+all of them together, failed runs, and the CPU the runs and the sandboxes took. At the --again
+concurrencies (default 4) the same full syncs run once more into fresh warehouses with the first
+round's run history, which `sync --all` uses to start the longest runs first. Then the same at
+--storm-concurrency with one tenant under a 429 storm: how much it slows the others. Last, the
+fixed cost of one run: a no-change sync of the smallest tenant, and what importing the code
+location costs alone. Figures, not pass/fail.
 """
 
 from __future__ import annotations

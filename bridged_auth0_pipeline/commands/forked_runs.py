@@ -5,7 +5,8 @@ modules (SQLAlchemy, Alembic): a 10k-user full sync cost 6.8 CPU-s that way and 
 process that had imported them; a no-change sync 3.9 and 2.2. On a 2-core worker syncing many
 tenants, that import was a third of the machine. Python's forkserver imports them once, in a server
 process with one thread (so forking it is safe), and forks every run from it: each run is still its
-own process and its own Dagster run, so a crash, a kill or a leak stays that run's.
+own process and its own Dagster run, so a crash, a kill or a leak stays that run's. (Dagster's
+multiprocess executor offers the same for steps: `start_method: forkserver` with a preload list.)
 """
 
 from __future__ import annotations

@@ -116,8 +116,9 @@ def _cause(outcome: Outcome) -> str:
 
 def _killed(outcome: Outcome) -> str:
     """A run whose process was killed never records its end: it stays STARTED in the instance, and
-    the 429 sensor and the queue (one run per tenant) would wait on it for ever. A daemon's run
-    monitoring fails such a run after an hour; here nothing would, so it is marked failed now."""
+    the 429 sensor and the queue (one run per tenant) wait on it. A daemon's run monitoring fails a
+    run it did not launch only after max_runtime_seconds (an hour), and without a daemon nothing
+    does; this process saw the kill, so it marks the run failed now."""
     try:
         name = signal.Signals(-outcome.returncode).name
     except ValueError:

@@ -8,7 +8,7 @@ from bridged_auth0_pipeline.config.resources import TenantResource
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.assets import staged_extraction
 from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, build_sync_job
-from bridged_auth0_pipeline.orchestration.quick_exit import skip_final_collections
+from bridged_auth0_pipeline.orchestration.frozen_heap import freeze_long_lived_objects
 from bridged_auth0_pipeline.orchestration.schedules import build_sync_schedule
 from bridged_auth0_pipeline.orchestration.sensors import build_rate_limit_rerun_sensor, build_tenants_sensor
 from bridged_auth0_pipeline.views.assets import playbook_views
@@ -32,9 +32,9 @@ def build_definitions(settings: SyncSettings) -> dg.Definitions:
 
 defs = build_definitions(SyncSettings.from_env())
 
-# Every Dagster process that loads this (a run, `dagster job execute`, the daemon's run workers) ends
-# ~0.8 s sooner: see orchestration/quick_exit.py.
-skip_final_collections()
+# Every Dagster process that loads this (a run, `dagster job execute`, the daemon's run workers)
+# collects garbage without walking Dagster's objects, and ends ~0.8 s sooner: orchestration/frozen_heap.py.
+freeze_long_lived_objects()
 
 
 def auth0_sync_job() -> dg.JobDefinition:

@@ -3,7 +3,7 @@
 A run in a fresh interpreter first imports Dagster, this code location and the instance's storage
 modules (SQLAlchemy, Alembic): a 10k-user full sync costs 5.3 CPU-s that way and 4.5 forked from a
 process that has imported them; a no-change sync 3.0 and 2.0. (Before the teardown at exit was cut,
-orchestration/quick_exit.py, a fresh interpreter cost 6.8 and 3.9, a third of a 2-core worker
+orchestration/frozen_heap.py, a fresh interpreter cost 6.8 and 3.9, a third of a 2-core worker
 syncing many tenants.) Python's forkserver imports them once, in a server
 process with one thread (so forking it is safe), and forks every run from it: each run is still its
 own process and its own Dagster run, so a crash, a kill or a leak stays that run's. (Dagster's

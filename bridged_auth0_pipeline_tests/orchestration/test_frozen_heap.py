@@ -11,7 +11,7 @@ import atexit, gc, sys
 atexit.register(lambda: print(f"at exit {gc.get_freeze_count()}"))
 import bridged_auth0_pipeline.definitions
 print(f"loaded {gc.get_freeze_count()}")
-garbage = [[] for _ in range(10_000)]  # made during a run: collected as usual until the exit
+made_later = [[] for _ in range(10_000)]  # a run's own objects stay with the collector until the exit
 print(f"during the run {gc.get_freeze_count()}")
 """
 

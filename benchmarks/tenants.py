@@ -58,9 +58,11 @@ class Tenant:
 def _serve(users: int, seed: int, plan: str, secret: str, pipe) -> None:
     """A sandbox in its own process (its own GIL): generate, serve, report its address and floor."""
     from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
+    from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
 
     tenant = SandboxTenant.demo(users=users, seed=seed)
-    server = SandboxServer(tenant, client_secret=secret, rate_limit=plan)
+    # read:stats: `connect` counts the tenant's active users, the size `sync --all` orders first syncs by.
+    server = SandboxServer(tenant, client_secret=secret, rate_limit=plan, scopes=DEFAULT_SCOPES + ("read:stats",))
     server.start()
     floor, _ = Limits.from_args(argparse.Namespace(plan=plan)).floor_seconds(minimum_requests(tenant, 100)["full"])
     pipe.send((server.base_url, server.client_id, floor))

@@ -111,6 +111,12 @@ class Auth0Client:
     def members_of_roles(self, role_ids: list[str]) -> Iterator[tuple[str, list[dict]]]:
         return roles.iter_members_of_roles(self.session, role_ids, take=CHECKPOINT_TAKE)
 
+    def active_users(self) -> int:
+        """Users who logged in during the last 30 days (`GET /api/v2/stats/active-users`, read:stats):
+        the one size figure Auth0 gives without walking the users (search totals stop at 1000)."""
+        count, _ = self.session.get_json("stats/active-users")
+        return int(count)
+
     # organizations, connections, clients -------------------------------------------------------
     def organizations(self) -> Iterator[dict]:
         return organizations.iter_organizations(self.session, take=CHECKPOINT_TAKE)

@@ -145,7 +145,8 @@ def sync_all(parallel: int) -> int:
         print("No tenant to sync: connect one with `bridged-auth0 connect`, or set AUTH0_DOMAIN.")
         return 0
     # Reading the instance also creates its storage, once: runs racing to create it fail.
-    keys = longest_first(keys, latest_runs(limit=max(1000, 3 * len(keys))))
+    sizes = {stored.key: stored.active_users for stored in directory.registry.all()}
+    keys = longest_first(keys, latest_runs(limit=max(1000, 3 * len(keys))), sizes)
     forked_runs.start_server()  # once, before the threads
 
     def run(key: str) -> int:
@@ -166,20 +167,24 @@ def sync_all(parallel: int) -> int:
     return 1 if failed else 0
 
 
-def longest_first(keys: list[str], latest: dict) -> list[str]:
-    """Never-synced tenants first (a first sync is a full one, of unknown length), then the rest by
-    their latest run's duration, longest first; ties keep the directory's order. With C at a time,
-    a long run started last keeps everyone waiting on it while the other slots idle: 20 tenants of
-    1k-20k users, keys in ascending size, took 84.4 s at C = 4 on a first sync and 72.8 s longest
-    first, with the first one's history (benchmarks/tenants.py, one run).
+def longest_first(keys: list[str], latest: dict, active_users: dict[str, int | None] | None = None) -> list[str]:
+    """Tenants without a finished run first (a first sync is a full one), the largest by their active
+    users (`connect` counts them with read:stats; uncounted ones before them), then the rest by their
+    latest run's duration, longest first; ties keep the directory's order. With C at a time, a long
+    run started last keeps everyone waiting on it while the other slots idle: 20 tenants of 1k-20k
+    users, keys in ascending size, took 84.4 s at C = 4 on a first sync and 72.8 s longest first,
+    with the first one's history (benchmarks/tenants.py, one run).
     """
-    def duration(key: str) -> float:
+    active_users = active_users or {}
+
+    def rank(key: str) -> tuple[int, float]:
         record = latest.get(key)
         if record is None or not (record.start_time and record.end_time):
-            return math.inf
-        return record.end_time - record.start_time
+            size = active_users.get(key)
+            return 0, -math.inf if size is None else -size
+        return 1, -(record.end_time - record.start_time)
 
-    return sorted(keys, key=duration, reverse=True)  # stable, also reversed
+    return sorted(keys, key=rank)  # stable: ties keep their order
 
 
 def print_row_counts(duckdb_path: str) -> None:

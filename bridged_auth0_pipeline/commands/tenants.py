@@ -10,11 +10,13 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from bridged_auth0_pipeline.auth0 import Auth0Error
+from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
 from bridged_auth0_pipeline.auth0.management_token import token_expiry
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT, StoredConnection, check_tenant_key
 from bridged_auth0_pipeline.config.secrets import SecretBox, generate_key
@@ -45,9 +47,16 @@ def read_secret(method: str, key: str) -> str:
     return secret
 
 
-def check_connection(tenant: Tenant) -> str:
+@dataclass(frozen=True)
+class ConnectionCheck:
+    result: str  # what the test proved, stored as the connection's last_test_result
+    active_users: int | None  # None: the application lacks read:stats
+
+
+def check_connection(tenant: Tenant) -> ConnectionCheck:
     """Token exchange, then one read of each endpoint the tenant's sync uses (which also proves the
-    scopes its data objects need). Raises the Auth0 error, whose message carries the fix."""
+    scopes its data objects need), and the tenant's active users if read:stats is granted.
+    Raises the Auth0 error, whose message carries the fix."""
     expired = tenant.expired_token_message()
     if expired:
         raise SettingsError(expired)
@@ -72,7 +81,12 @@ def check_connection(tenant: Tenant) -> str:
                 org_id = orgs["organizations"][0]["id"]
                 session.get_json(f"organizations/{org_id}/members", {"take": 1, "fields": "user_id,roles"})
                 reads.append("organization members and their roles")
-    return f"ok: token and reads of {', '.join(reads)}"
+        try:
+            active = client.active_users()
+        except Auth0ScopeError:
+            return ConnectionCheck(f"ok: token and reads of {', '.join(reads)}; active users not counted "
+                                   "(optional: grant read:stats so `sync --all` starts the largest first syncs first)", None)
+    return ConnectionCheck(f"ok: token and reads of {', '.join(reads)}; {active:,} active users in the last 30 days", active)
 
 
 def _directory() -> TenantDirectory:
@@ -99,14 +113,15 @@ def connect(key: str, domain: str, client_id: str | None, audience: str | None, 
     trial = directory.from_stored(StoredConnection(key, domain, client_id, audience, method, encrypted,
                                                    settings, expires, now, now, None, None))
     try:
-        result = check_connection(trial)
+        check = check_connection(trial)
     except (Auth0Error, SettingsError) as exc:
         if not force:
             print(f"error: the connection to {domain} failed its test, so it was not stored.\n{exc}", file=sys.stderr)
             return 2
-        result = f"untested (stored with --force): {exc}"
-    directory.registry.put(key, secret_encrypted=encrypted, test_result=result, **fields)
-    print(f"Connected tenant {key} ({domain}, {method}): {result}.")
+        check = ConnectionCheck(f"untested (stored with --force): {exc}", None)
+    directory.registry.put(key, secret_encrypted=encrypted, test_result=check.result, active_users=check.active_users,
+                           **fields)
+    print(f"Connected tenant {key} ({domain}, {method}): {check.result}.")
     print(f"Its warehouse: {trial.warehouse_path}. Settings: `bridged-auth0 settings {key}`; "
           f"first sync: `bridged-auth0 sync --tenant {key}` (or wait for its schedule).")
     return 0
@@ -116,15 +131,15 @@ def retest(key: str) -> int:
     directory = _directory()
     tenant = directory.tenant(key)
     try:
-        result = check_connection(tenant)
+        check = check_connection(tenant)
     except (Auth0Error, SettingsError) as exc:
         if tenant.stored is not None:
             directory.registry.record_test(key, f"failed: {exc}")
         print(f"error: tenant {key}: {exc}", file=sys.stderr)
         return 2
     if tenant.stored is not None:
-        directory.registry.record_test(key, result)
-    print(f"Tenant {key}: {result}.")
+        directory.registry.record_test(key, check.result, check.active_users)
+    print(f"Tenant {key}: {check.result}.")
     return 0
 
 

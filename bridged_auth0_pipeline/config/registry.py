@@ -40,9 +40,12 @@ CREATE TABLE IF NOT EXISTS connections (
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
     last_test_at      TEXT,
-    last_test_result  TEXT             -- 'ok', 'untested (stored with --force)', or the failure's message
+    last_test_result  TEXT,            -- 'ok', 'untested (stored with --force)', or the failure's message
+    active_users      INTEGER          -- users active in the last 30 days at the last passed test (read:stats), or NULL
 )
 """
+# Columns added after a registry file may have been created: (name, type), added when missing.
+ADDED_COLUMNS = (("active_users", "INTEGER"),)
 
 
 def check_tenant_key(key: str) -> str:
@@ -52,6 +55,14 @@ def check_tenant_key(key: str) -> str:
             "letter or digit (e.g. acme or acme-eu)."
         )
     return key
+
+
+def _add_missing_columns(con: sqlite3.Connection) -> None:
+    """Bring a registry created by an older version up to SCHEMA (inside the write transaction)."""
+    present = {row[1] for row in con.execute("PRAGMA table_info(connections)")}
+    for name, kind in ADDED_COLUMNS:
+        if name not in present:
+            con.execute(f"ALTER TABLE connections ADD COLUMN {name} {kind}")
 
 
 def _now() -> str:
@@ -72,6 +83,7 @@ class StoredConnection:
     updated_at: str
     last_test_at: str | None
     last_test_result: str | None
+    active_users: int | None = None  # a size hint: `sync --all` starts the largest first syncs first
 
 
 class ConnectionRegistry:
@@ -94,6 +106,7 @@ class ConnectionRegistry:
                 con.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting up to busy_timeout
                 try:
                     con.execute(SCHEMA)
+                    _add_missing_columns(con)
                     yield con
                     con.execute("COMMIT")
                 except BaseException:
@@ -134,27 +147,33 @@ class ConnectionRegistry:
     def put(
         self, key: str, *, domain: str, client_id: str | None, audience: str | None, method: str,
         secret_encrypted: str, settings: dict[str, str], token_expires_at: str | None, test_result: str,
+        active_users: int | None = None,
     ) -> None:
         """Create or replace a connection; a replaced one keeps its created_at."""
         check_tenant_key(key)
         now = _now()
         with self._connect(write=True) as con:
             con.execute(
-                """INSERT INTO connections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO connections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (key) DO UPDATE SET domain = excluded.domain, client_id = excluded.client_id,
                      audience = excluded.audience, method = excluded.method,
                      secret_encrypted = excluded.secret_encrypted, settings = excluded.settings,
                      token_expires_at = excluded.token_expires_at, updated_at = excluded.updated_at,
-                     last_test_at = excluded.last_test_at, last_test_result = excluded.last_test_result""",
+                     last_test_at = excluded.last_test_at, last_test_result = excluded.last_test_result,
+                     active_users = excluded.active_users""",
                 (key, domain, client_id, audience, method, secret_encrypted, json.dumps(settings, sort_keys=True),
-                 token_expires_at, now, now, now, test_result),
+                 token_expires_at, now, now, now, test_result, active_users),
             )
 
     def update_settings(self, key: str, settings: dict[str, str]) -> None:
         self._update(key, "settings = ?", json.dumps(settings, sort_keys=True))
 
-    def record_test(self, key: str, result: str) -> None:
-        self._update(key, "last_test_result = ?, last_test_at = ?", result, _now())
+    def record_test(self, key: str, result: str, active_users: int | None = None) -> None:
+        """A passed test also records its active-users count; a failed one keeps the last known."""
+        if active_users is None:
+            self._update(key, "last_test_result = ?, last_test_at = ?", result, _now())
+        else:
+            self._update(key, "last_test_result = ?, last_test_at = ?, active_users = ?", result, _now(), active_users)
 
     def _update(self, key: str, assignments: str, *values) -> None:
         self.get(key)  # a clear error for an unknown key

@@ -13,9 +13,11 @@ import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 from urllib.parse import quote, unquote
 
+from .clock import iso_ms
 from .errors import (ApiError, invalid_query, management_error, query_validation,
                      user_not_found)
 from .gcpause import paused_gc
@@ -33,6 +35,7 @@ USER_SORT_FIELDS = frozenset({"created_at", "updated_at", "last_login", "email",
                               "logins_count", "phone_number", "last_ip", "blocked",
                               "email_verified"})
 LOG_SORT_FIELDS = frozenset({"date"})
+ACTIVE_USERS_WINDOW = timedelta(days=30)  # "active users that logged in during the last 30 days"
 _SORT_RE = re.compile(r"^([A-Za-z0-9_.]+):(1|-1)$")
 _USER_ID_RE = re.compile(r"^[^|]+\|.+$")
 
@@ -145,6 +148,8 @@ class ManagementApi:
                         ("read:users", "create:users"), False, self.get_job),
             self._route("GET", r"/api/v2/logs/(?P<id>[^/]+)", "logs", ("read:logs", "read:logs_users"),
                         False, self.get_log),
+            self._route("GET", r"/api/v2/stats/active-users", "other", ("read:stats",), False,
+                        self.active_users),
         ]
         writes = ManagementWrites(tenant, Reply, _check_user_id)
         self.routes += [self._route(method, pattern, group, scopes, False, getattr(writes, name))
@@ -318,6 +323,16 @@ class ManagementApi:
         return Reply(200, _projector(req.query)(event))
 
     # -- roles -----------------------------------------------------------------------------------
+    # -- stats -----------------------------------------------------------------------------------
+    def active_users(self, req: Request, params: dict) -> Reply:
+        """`GET /api/v2/stats/active-users`: users who logged in during the last 30 days, as a bare
+        JSON number (the spec's GetActiveUsersCountStatsResponseContent)."""
+        since = iso_ms(self.tenant.now() - ACTIVE_USERS_WINDOW)
+        with self.tenant.lock:
+            # Stored timestamps are canonical ISO strings, so they compare as text.
+            count = sum(1 for user in self.tenant.users.values() if (user.get("last_login") or "") >= since)
+        return Reply(200, count)
+
     def list_roles(self, req: Request, params: dict) -> Reply:
         name_filter = (req.query.get("name_filter") or "").casefold()
         with self.tenant.lock:

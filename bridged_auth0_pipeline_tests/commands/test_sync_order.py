@@ -19,3 +19,11 @@ def test_never_synced_first_then_by_the_latest_runs_duration():
 
 def test_ties_keep_the_directory_order():
     assert longest_first(["b", "a", "c"], {"b": run(5), "a": run(5), "c": run(5)}) == ["b", "a", "c"]
+
+
+def test_first_syncs_by_active_users_largest_first_uncounted_before_them():
+    """`connect` counts a tenant's active users (read:stats): the size signal a first sync has."""
+    latest = {"synced": run(50)}
+    sizes = {"small": 120, "large": 9_000, "medium": 2_500, "synced": 40_000}
+    order = longest_first(["small", "synced", "uncounted", "large", "medium"], latest, sizes)
+    assert order == ["uncounted", "large", "medium", "small", "synced"]

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import httpx
 import pytest
 from cryptography.fernet import Fernet
@@ -28,6 +27,7 @@ from bridged_auth0_pipeline.config.secrets import SecretBox
 from bridged_auth0_pipeline.config.settings import SettingsError, SyncSettings
 from bridged_auth0_pipeline.orchestration.schedules import AUTH0_SYNC_SCHEDULE, jitter_minutes
 from bridged_auth0_pipeline.sandbox import Faults, SandboxTenant
+from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
 from bridged_auth0_pipeline_tests.helpers import REPO_ROOT, instance_at, query
 from bridged_auth0_pipeline_tests.warehouse_assertions import assert_warehouse_equals_tenant
 
@@ -315,6 +315,34 @@ def test_connect_refuses_a_secret_on_the_command_line_and_explains_keys(deployme
     assert wrong.returncode == 2 and "--user-filter='vip' is not valid. Allowed values: all, active" in wrong.stderr
     shown = cli(deployment, "settings", "acme", "--frequency", "weekly", "--include-metadata", "no")
     assert shown.returncode == 0 and "weekly" in shown.stdout and "include_metadata  no" in shown.stdout
+
+
+OLD_REGISTRY = """CREATE TABLE connections (key TEXT PRIMARY KEY, domain TEXT NOT NULL, client_id TEXT, audience TEXT,
+    method TEXT NOT NULL, secret_encrypted TEXT NOT NULL, settings TEXT NOT NULL, token_expires_at TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, last_test_at TEXT, last_test_result TEXT)"""
+
+
+def test_connect_counts_active_users_and_an_older_registry_gains_the_column(deployment, sandbox_factory):
+    """`sync --all` orders first syncs by the active users `connect` counted (read:stats, optional)."""
+    path = deployment["BRIDGED_CONNECTIONS_PATH"]
+    with sqlite3.connect(path) as old:  # a registry written before the column existed
+        old.execute(OLD_REGISTRY)
+        old.execute("INSERT INTO connections VALUES ('older', 'o.example', 'c', NULL, 'client_credentials', 'gAAAA-x', "
+                    "'{}', NULL, '2026-01-01', '2026-01-01', NULL, 'ok')")
+    assert [(c.key, c.active_users) for c in ConnectionRegistry(path).all()] == [("older", None)]
+
+    tenant = SandboxTenant.demo(users=200)
+    since = (tenant.now() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    active = sum(1 for user in tenant.users.values() if (user.get("last_login") or "") >= since)
+    assert 0 < active < 200
+    counted = sandbox_factory(tenant, scopes=DEFAULT_SCOPES + ("read:stats",))
+    done = connect(deployment, "counted", counted, counted.client_secret)
+    assert done.returncode == 0 and f"{active} active users in the last 30 days" in done.stdout, done.stdout + done.stderr
+    uncounted = sandbox_factory(tenant)
+    done = connect(deployment, "uncounted", uncounted, uncounted.client_secret)
+    assert done.returncode == 0 and "active users not counted (optional: grant read:stats" in done.stdout
+    stored = {c.key: c.active_users for c in ConnectionRegistry(path).all()}
+    assert stored == {"counted": active, "older": None, "uncounted": None}
 
 
 WRITER = """

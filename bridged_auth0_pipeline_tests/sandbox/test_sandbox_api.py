@@ -6,11 +6,13 @@ import gzip
 import json
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
+from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
 
 from bridged_auth0_pipeline_tests.sandbox_fixtures import (CLIENT_ID, CLIENT_SECRET, api,  # noqa: F401
                                    component_validator, fetch_token, management_client,
@@ -132,6 +134,24 @@ def test_insufficient_scope_bodies():
         assert user_roles.json()["message"] == \
             "Insufficient scope, expected all of: read:users, read:roles"
         assert client.get("/api/v2/logs", params={"from": "0"}).status_code == 200
+
+
+def test_active_users_counts_the_last_30_days_logins():
+    """GET /api/v2/stats/active-users: a bare number, read:stats only; `sync --all` orders first syncs by it."""
+    tenant = SandboxTenant.demo(users=300)
+    since = tenant.now() - timedelta(days=30)
+    expected = sum(1 for user in tenant.users.values()
+                   if user.get("last_login") and datetime.fromisoformat(user["last_login"].replace("Z", "+00:00")) >= since)
+    assert 0 < expected < 300  # some users logged in lately, not all
+    with SandboxServer(tenant, scopes=DEFAULT_SCOPES + ("read:stats",)) as server, management_client(server) as client:
+        answer = client.get("/api/v2/stats/active-users")
+        assert answer.status_code == 200 and answer.json() == expected
+        assert not list(response_validator("/stats/active-users").iter_errors(answer.json()))
+        assert "x-ratelimit-remaining" in answer.headers
+    with SandboxServer(tenant) as server, management_client(server) as client:
+        refused = client.get("/api/v2/stats/active-users")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Insufficient scope, expected any of: read:stats"
 
 
 def test_user_not_found_and_bad_id(api):

@@ -52,11 +52,19 @@ identities AS (
 ),
 
 primary_identity AS (
-    SELECT *
-    FROM identities
-    WHERE is_primary
-    -- identities[0] is unique per user; the tie-break only protects the grain if a load breaks that
-    QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY provider, identity_user_id) = 1
+    -- identities[0] is unique per user; the tie-break (first by provider, identity_user_id) only
+    -- protects the grain if a load breaks that. arg_min groups by user without sorting every
+    -- identity: a window over them was the costliest operator of this view, which every playbook
+    -- reads (the playbook views' checks 0.99 -> 0.79 s at 100k users, median of 5).
+    SELECT user_id, first.provider, first.connection, first.method_type
+    FROM (
+        SELECT user_id,
+               arg_min({'provider': provider, 'connection': connection, 'method_type': method_type},
+                       [provider, identity_user_id]) AS first
+        FROM identities
+        WHERE is_primary
+        GROUP BY user_id
+    )
 ),
 
 identity_summary AS (

@@ -171,9 +171,9 @@ def longest_first(keys: list[str], latest: dict, active_users: dict[str, int | N
     """Tenants without a finished run first (a first sync is a full one), the largest by their active
     users (`connect` counts them with read:stats; uncounted ones before them), then the rest by their
     latest run's duration, longest first; ties keep the directory's order. With C at a time, a long
-    run started last keeps everyone waiting on it while the other slots idle: 20 tenants of 1k-20k
-    users, keys in ascending size, took 84.4 s at C = 4 on a first sync and 72.8 s longest first,
-    with the first one's history (benchmarks/tenants.py, one run).
+    run started last keeps everyone waiting on it while the other slots idle: the first sync of 20
+    tenants of 1k-20k users, keys in ascending size, took 74.0 s at C = 4 in key order and 62.4 s
+    largest first by active users (benchmarks/tenants.py, one run each).
     """
     active_users = active_users or {}
 

@@ -174,14 +174,18 @@ def last_runs() -> dict[str, tuple[str, str]]:
 def list_tenants() -> int:
     directory = _directory()
     runs = last_runs()
-    rows = [("KEY", "DOMAIN", "METHOD", "FREQUENCY", "DATA OBJECTS", "FILTER", "LAST SYNC", "LAST RESULT", "LAST TEST")]
+    rows = [("KEY", "DOMAIN", "METHOD", "FREQUENCY", "DATA OBJECTS", "FILTER", "LAST SYNC", "LAST RESULT", "ACTIVE USERS",
+             "LAST TEST")]
     for key in directory.keys():
         tenant = directory.tenant(key)
         s = tenant.settings
         when, status = runs.get(key, ("—", "—"))
         test = (tenant.stored.last_test_result or "—") if tenant.stored else "(environment)"
+        # Logins in the last 30 days as the last passed test counted them (read:stats): a tenant's size.
+        active = tenant.stored.active_users if tenant.stored else None
         rows.append((key, tenant.domain or "—", tenant.method if tenant.stored else "env", s.sync_frequency,
-                     ",".join(s.data_objects), str(s.user_filter), when, status, test[:60]))
+                     ",".join(s.data_objects), str(s.user_filter), when, status,
+                     "—" if active is None else f"{active:,}", test[:60]))
     if len(rows) == 1:
         print("No tenant is connected. Connect one with `bridged-auth0 connect KEY --domain D --client-id ID`.")
         return 0

@@ -343,6 +343,10 @@ def test_connect_counts_active_users_and_an_older_registry_gains_the_column(depl
     assert done.returncode == 0 and "active users not counted (optional: grant read:stats" in done.stdout
     stored = {c.key: c.active_users for c in ConnectionRegistry(path).all()}
     assert stored == {"counted": active, "older": None, "uncounted": None}
+    listing = cli(deployment, "tenants").stdout.splitlines()
+    column = listing[0].index("ACTIVE USERS")
+    shown = {line.split()[0]: line[column:].split()[0] for line in listing[1:]}
+    assert shown["counted"] == str(active) and shown["uncounted"] == "—"
 
 
 WRITER = """

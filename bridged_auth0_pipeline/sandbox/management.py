@@ -322,7 +322,6 @@ class ManagementApi:
             raise management_error(404, "Log not found.", "inexistent_log")
         return Reply(200, _projector(req.query)(event))
 
-    # -- roles -----------------------------------------------------------------------------------
     # -- stats -----------------------------------------------------------------------------------
     def active_users(self, req: Request, params: dict) -> Reply:
         """`GET /api/v2/stats/active-users`: users who logged in during the last 30 days, as a bare
@@ -333,6 +332,7 @@ class ManagementApi:
             count = sum(1 for user in self.tenant.users.values() if (user.get("last_login") or "") >= since)
         return Reply(200, count)
 
+    # -- roles -----------------------------------------------------------------------------------
     def list_roles(self, req: Request, params: dict) -> Reply:
         name_filter = (req.query.get("name_filter") or "").casefold()
         with self.tenant.lock:

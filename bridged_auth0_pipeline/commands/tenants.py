@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bridged_auth0_pipeline.auth0 import Auth0Error
-from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
+from bridged_auth0_pipeline.auth0.errors import Auth0AuthorizationError
 from bridged_auth0_pipeline.auth0.management_token import token_expiry
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT, StoredConnection, check_tenant_key
 from bridged_auth0_pipeline.config.secrets import SecretBox, generate_key
@@ -83,7 +83,7 @@ def check_connection(tenant: Tenant) -> ConnectionCheck:
                 reads.append("organization members and their roles")
         try:
             active = client.active_users()
-        except Auth0ScopeError:
+        except Auth0AuthorizationError:  # a 403: most often read:stats not granted; the count is optional
             return ConnectionCheck(f"ok: token and reads of {', '.join(reads)}; active users not counted "
                                    "(optional: grant read:stats so `sync --all` starts the largest first syncs first)", None)
     return ConnectionCheck(f"ok: token and reads of {', '.join(reads)}; {active:,} active users in the last 30 days", active)

@@ -46,13 +46,13 @@ def sync_environment_tenant(settings: SyncSettings, sandbox_users: int) -> int:
 
 def start_demo_sandbox(env: dict[str, str], users: int):
     """Serve the demo tenant (`make sync`, `make dev`) and point `env`'s AUTH0_* at it. Its client has
-    the naming tables' scopes too, so the demo syncs connections and clients without a warning."""
+    the optional scopes too, so the demo syncs connections and clients without a warning."""
     from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
-    from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
+    from bridged_auth0_pipeline.sandbox.server import DEMO_SCOPES
 
     secret = secrets.token_urlsafe(24)  # a throwaway credential, handed to the job in its environment only
     server = SandboxServer(SandboxTenant.demo(users=users), client_secret=secret,
-                           scopes=DEFAULT_SCOPES + ("read:connections", "read:clients"))
+                           scopes=DEMO_SCOPES)
     server.__enter__()
     env.update(AUTH0_DOMAIN=server.base_url, AUTH0_CLIENT_ID=server.client_id, AUTH0_CLIENT_SECRET=secret)
     env.pop("AUTH0_AUDIENCE", None)

@@ -17,7 +17,7 @@ import sys
 import time
 
 from .ratelimit import PLANS
-from .server import SandboxServer
+from .server import DEMO_SCOPES, SandboxServer
 from .tenant import SandboxTenant
 
 DEFAULT_SECRET = "sandbox-secret"  # a public demo credential, like the client id
@@ -69,7 +69,7 @@ def start_server(args: argparse.Namespace) -> tuple[SandboxServer, SandboxTenant
     tenant = SandboxTenant.demo(users=args.users, seed=args.seed, shared_timestamp_users=args.shared_timestamp_users,
                                 logs_per_user=args.logs_per_user, organizations=args.organizations)
     server = SandboxServer(tenant, client_id=args.client_id, client_secret=args.client_secret,
-                           host=args.host, port=args.port, rate_limit=args.plan)
+                           host=args.host, port=args.port, rate_limit=args.plan, scopes=DEMO_SCOPES)
     server.start()  # OSError when the port is taken
     return server, tenant, time.monotonic() - started
 

@@ -28,6 +28,10 @@ from .responses import Outcome, error_outcome, json_outcome
 from .tenant import SandboxTenant
 
 DEFAULT_SCOPES = ("read:users", "read:user_idp_tokens", "read:logs", "read:roles")
+# The demo's client (`make sync`, `make dev`, `bridged-auth0 sandbox`): also the optional reads, so
+# every data object and the active-users count can be tried against it.
+DEMO_SCOPES = DEFAULT_SCOPES + ("read:connections", "read:clients", "read:organizations", "read:organization_members",
+                                "read:organization_member_roles", "read:stats")
 
 
 @dataclass(frozen=True)
@@ -475,4 +479,4 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(outcome.body)
 
 
-__all__ = ["DEFAULT_SCOPES", "RequestRecord", "SandboxServer"]
+__all__ = ["DEFAULT_SCOPES", "DEMO_SCOPES", "RequestRecord", "SandboxServer"]

@@ -248,6 +248,12 @@ def test_command_line_serves_and_prints_the_environment():
             "grant_type": "client_credentials", "client_id": "sandbox-client",
             "client_secret": "s3cret", "audience": f"http://127.0.0.1:{port}/api/v2/"})
         assert token.status_code == 200
+        # The demo's client reads everything it serves: the organizations and the active-users count.
+        api = httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                           headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        assert len(api.get("/api/v2/organizations").json()) == 3
+        assert api.get("/api/v2/organizations/" + api.get("/api/v2/organizations").json()[0]["id"] + "/members").status_code == 200
+        assert isinstance(api.get("/api/v2/stats/active-users").json(), int)
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0

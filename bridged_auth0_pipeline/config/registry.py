@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,6 +66,23 @@ def _add_missing_columns(con: sqlite3.Connection) -> None:
             con.execute(f"ALTER TABLE connections ADD COLUMN {name} {kind}")
 
 
+def _use_wal(con: sqlite3.Connection) -> None:
+    """Switch the file to WAL (persistent: once per file), so readers never wait for a writer.
+
+    SQLite answers a switch that races another connection's with "database is locked" at once, without
+    waiting for busy_timeout: three `bridged-auth0 connect` started together on a new registry failed
+    66 of 600 times. So check first, and retry until the file is in WAL, by us or by the other writer.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -102,7 +120,7 @@ class ConnectionRegistry:
         try:
             con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
             if write:
-                con.execute("PRAGMA journal_mode = WAL")  # persistent: set once, kept by the file
+                _use_wal(con)
                 con.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting up to busy_timeout
                 try:
                     con.execute(SCHEMA)

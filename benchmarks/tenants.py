@@ -41,7 +41,8 @@ from cryptography.fernet import Fernet  # noqa: E402
 from run import Limits, TreeMonitor, minimum_requests  # noqa: E402
 
 CLI = str(Path(sys.executable).with_name("bridged-auth0"))
-_SYNCED = re.compile(r"^(?P<key>[a-z0-9-]+): (?P<outcome>synced|FAILED) in (?P<seconds>[\d.]+) s")
+_SYNCED = re.compile(r"^(?P<key>[a-z0-9-]+): (?P<outcome>synced|FAILED) in (?P<seconds>[\d.]+) s"
+                     r"(?: \([^)]*, peak memory (?P<peak_mb>\d+) MB\))?")
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Round:
     wall: float
     ideal: float
     walls: dict[str, float]
+    peaks_mb: dict[str, int]  # each run's own report (a killed run has none)
     failed: list[str]
     peak_run_mb: float
     peak_total_mb: float
@@ -148,15 +150,17 @@ def run_round(label: str, env: dict[str, str], tenants: list[Tenant], concurrenc
     machine_cpu = _machine_cpu_seconds() - machine_before
     sandboxes_cpu = sum(_cpu_seconds(t.process.pid) for t in tenants) - sandboxes_before
     pipeline_cpu = machine_cpu - sandboxes_cpu  # and whatever else ran on the machine meanwhile
-    walls, failed = {}, []
+    walls, peaks_mb, failed = {}, {}, []
     for line in output.splitlines():
         if match := _SYNCED.match(line):
             walls[match["key"]] = float(match["seconds"])
+            if match["peak_mb"]:
+                peaks_mb[match["key"]] = int(match["peak_mb"])
             if match["outcome"] == "FAILED":
                 failed.append(match["key"])
     floors = [tenant.floor_seconds for tenant in tenants]
     ideal = max(max(floors), sum(floors) / concurrency)
-    return Round(label, concurrency, wall, ideal, walls, failed,
+    return Round(label, concurrency, wall, ideal, walls, peaks_mb, failed,
                  max(monitor.hwm_kb.values(), default=0) / 1024, monitor.peak_tree_rss_kb / 1024,
                  pipeline_cpu, sandboxes_cpu)
 
@@ -180,7 +184,9 @@ def print_round(r: Round, tenants: list[Tenant]) -> None:
     for tenant in tenants:
         wall = r.walls.get(tenant.key)
         shown = f"{wall:7.1f} s" if wall is not None else "      —"
-        print(f"    {tenant.key:<10} {tenant.users:>7,} users  wall {shown}  floor {tenant.floor_seconds:6.1f} s")
+        peak = r.peaks_mb.get(tenant.key)
+        print(f"    {tenant.key:<10} {tenant.users:>7,} users  wall {shown}  floor {tenant.floor_seconds:6.1f} s"
+              f"  peak RSS {f'{peak:4d} MB' if peak is not None else '   —'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Protocol, TextIO
 
+from bridged_auth0_pipeline.commands import process_groups
+
 # "<time> - dagster - <LEVEL> - <job> - <run id> - <pid?> - <step?> - <EVENT?> - <message>"
 _LINE = re.compile(r"^\S+ \S+ \S+ - dagster - (?P<level>[A-Z]+) - (?P<job>[^ ]+) - (?P<run_id>[0-9a-f-]{36}) - (?P<rest>.*)$")
 _EVENT = re.compile(r"^(?:\d+ - )?(?:(?P<step>[\w.]+) - )?(?P<event>[A-Z_]{4,}) - (?P<message>.*)$")
@@ -26,6 +28,9 @@ _STEP_TIME = re.compile(r'step "(?P<step>[^"]+)" in (?P<time>[\d.]+m?s)')
 # "progress: <stream> <what>"; a fraction, when the pipeline knows one, is its first "NN%" token.
 _PROGRESS = re.compile(r"^progress: (?P<stream>\S+) (?P<what>.*)$")
 _PERCENT = re.compile(r"(?<![\d.])(?P<percent>\d{1,3})%")
+# The run process's last line (run_tenant.py): its peak memory, which sizes a worker or a Kubernetes Job.
+PEAK_MEMORY = "peak memory of the run's process: {mb} MB"
+_PEAK_MEMORY = re.compile(re.escape(PEAK_MEMORY).replace(re.escape("{mb}"), r"(?P<mb>\d+)"))
 BAR_WIDTH = 20
 
 
@@ -36,6 +41,7 @@ class Outcome:
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
     failure: str | None = None  # the first step failure's message, when the instance cannot say more
+    peak_memory_mb: int | None = None  # None when the process died before it could say
 
 
 def bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -111,8 +117,9 @@ def log_path(name: str) -> Path:
 
 
 class Started(Protocol):
-    """A started run: its output lines and its exit status, as subprocess.Popen has them."""
+    """A started run: its process id, output lines and exit status, as subprocess.Popen has them."""
 
+    pid: int
     stdout: IO[str]
 
     def wait(self) -> int: ...
@@ -121,12 +128,14 @@ class Started(Protocol):
 def follow(command: list[str], env: dict[str, str], log: Path, prefix: str = "", *, tty: bool | None = None) -> Outcome:
     """Run `command`, its output to `log`, the lines a person follows to stdout; `tty`: draw progress
     as bars (default: whether stdout is a terminal)."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                               **process_groups.popen_options())
     return follow_output(process, log, prefix, tty=tty)
 
 
 def follow_output(process: Started, log: Path, prefix: str = "", *, tty: bool | None = None, quiet: bool = False) -> Outcome:
-    """`process`'s output to `log` and its outcome; the lines a person follows to stdout unless `quiet`."""
+    """`process`'s output to `log` and its outcome; the lines a person follows to stdout unless `quiet`.
+    Ctrl-C interrupts the run, and its output is followed to its end, which says so."""
     outcome = Outcome(returncode=0)
     block = ProgressBlock(sys.stdout, prefix) if not quiet and (sys.stdout.isatty() if tty is None else tty) else None
 
@@ -139,31 +148,44 @@ def follow_output(process: Started, log: Path, prefix: str = "", *, tty: bool | 
             sys.stdout.write(f"{prefix}{text}\n")
             sys.stdout.flush()
 
-    with log.open("w") as out:
-        for line in process.stdout:
-            out.write(line)
-            match = _LINE.match(line.rstrip("\n"))
-            if not match:
-                continue
-            outcome.run_id = outcome.run_id or match["run_id"]
-            event = _EVENT.match(match["rest"])
-            if event is None or not event["event"].isupper() or " " in event["event"]:
-                step, _, message = match["rest"].partition(" - ")
-                if match["level"] in ("INFO", "WARNING", "ERROR", "CRITICAL"):
-                    level = "" if match["level"] == "INFO" else f"{match['level'].lower()}: "
-                    if not (block and block.update(message)):
-                        say(f"  {step}: {level}{message}")
-                continue
-            kind, message = event["event"], event["message"]
-            if block and kind in ("STEP_SUCCESS", "STEP_FAILURE"):
-                block.clear()  # the progress was the step's
-            if kind == "STEP_SUCCESS" and (timed := _STEP_TIME.search(message)):
-                say(f"  done: {timed['step']} ({timed['time']})")
-            elif kind == "STEP_FAILURE":
-                say(f"  FAILED: {event['step'] or 'a step'}")
-                outcome.failure = outcome.failure or message.strip()
-            elif kind == "ASSET_CHECK_EVALUATION" and (check := _CHECK.search(message)):
-                name = f"{check['asset']}:{check['check']}"
-                (outcome.checks_passed if check["outcome"] == "passed" else outcome.checks_failed).append(name)
+    def take(line: str) -> None:
+        match = _LINE.match(line.rstrip("\n"))
+        if not match:
+            if peak := _PEAK_MEMORY.fullmatch(line.rstrip("\n")):
+                outcome.peak_memory_mb = int(peak["mb"])
+            return
+        outcome.run_id = outcome.run_id or match["run_id"]
+        event = _EVENT.match(match["rest"])
+        if event is None or not event["event"].isupper() or " " in event["event"]:
+            step, _, message = match["rest"].partition(" - ")
+            if match["level"] in ("INFO", "WARNING", "ERROR", "CRITICAL"):
+                level = "" if match["level"] == "INFO" else f"{match['level'].lower()}: "
+                if not (block and block.update(message)):
+                    say(f"  {step}: {level}{message}")
+            return
+        kind, message = event["event"], event["message"]
+        if block and kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            block.clear()  # the progress was the step's
+        if kind == "STEP_SUCCESS" and (timed := _STEP_TIME.search(message)):
+            say(f"  done: {timed['step']} ({timed['time']})")
+        elif kind == "STEP_FAILURE":
+            say(f"  FAILED: {event['step'] or 'a step'}")
+            outcome.failure = outcome.failure or message.strip()
+        elif kind == "ASSET_CHECK_EVALUATION" and (check := _CHECK.search(message)):
+            name = f"{check['asset']}:{check['check']}"
+            (outcome.checks_passed if check["outcome"] == "passed" else outcome.checks_failed).append(name)
+
+    process_groups.end_leftovers_when_done(process.pid, process.wait)  # else a leftover could hold the pipe
+    with log.open("w") as out, process.stdout:
+        def read_to_end() -> None:
+            for line in process.stdout:
+                out.write(line)
+                take(line)
+
+        try:
+            read_to_end()
+        except KeyboardInterrupt:
+            process_groups.interrupt_runs()
+            read_to_end()
         outcome.returncode = process.wait()
     return outcome

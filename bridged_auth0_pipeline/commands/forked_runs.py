@@ -16,8 +16,11 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 from multiprocessing.connection import Connection
 from typing import IO
+
+from bridged_auth0_pipeline.commands import process_groups
 
 # What a run imports: the code location up front, the rest when the instance opens and the run
 # executes. A module missing from this Dagster version is skipped by the forkserver.
@@ -48,7 +51,8 @@ def start(key: str) -> ForkedRun | subprocess.Popen:
     """Start `key`'s run: forked from the server, or where there is none (Windows) a fresh interpreter."""
     if _available():
         return ForkedRun(key)
-    return subprocess.Popen(run_tenant_command(key), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(run_tenant_command(key), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            **process_groups.popen_options())
 
 
 def _context():
@@ -79,15 +83,18 @@ class ForkedRun:
         writer.close()  # the child holds the only write end: its exit ends the output
         self.stdout: IO[str] = open(os.dup(reader.fileno()), encoding="utf-8", errors="replace")
         reader.close()
+        self.pid = self.process.pid
+        self._joining = threading.Lock()
 
     def wait(self) -> int:
-        """The exit status: negative for a signal, as Popen's."""
-        self.process.join()
-        self.stdout.close()
+        """The exit status: negative for a signal, as Popen's. Thread-safe, as Popen's."""
+        with self._joining:
+            self.process.join()
         return self.process.exitcode
 
 
 def _run(key: str, output: Connection) -> None:
+    process_groups.lead_own_group()
     os.dup2(output.fileno(), 1)
     os.dup2(output.fileno(), 2)
     output.close()

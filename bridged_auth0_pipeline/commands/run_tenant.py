@@ -12,6 +12,7 @@ import sys
 
 import dagster as dg
 
+from bridged_auth0_pipeline.commands.follow import PEAK_MEMORY
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
 from bridged_auth0_pipeline.definitions import auth0_sync_job
@@ -26,7 +27,19 @@ def main(key: str) -> int:
     with instance:
         result = dg.execute_job(dg.reconstructable(auth0_sync_job), instance, tags=tenant_tags(key),
                                 asset_selection=selection)
+    if (peak := peak_memory_mb()) is not None:
+        print(PEAK_MEMORY.format(mb=peak), flush=True)
     return 0 if result.success else 1
+
+
+def peak_memory_mb() -> int | None:
+    """This process's peak resident memory (a forked run's own, not its parent's); None on Windows."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10))  # bytes on macOS, KiB on Linux
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bridged_auth0_pipeline.commands import forked_runs
+from bridged_auth0_pipeline.commands import forked_runs, process_groups
 from bridged_auth0_pipeline.commands.dagster_home import dagster_home_in
 from bridged_auth0_pipeline.commands.follow import Outcome, follow, follow_output, log_path
 from bridged_auth0_pipeline.commands.tenants import latest_runs
@@ -94,6 +94,8 @@ def _run_and_report(key: str, command: list[str], env: dict[str, str], warehouse
 def outcome_line(key: str, outcome: Outcome, seconds: float, warehouse: str) -> str:
     """The last line of a tenant's sync, the one `sync --all` prints per tenant."""
     run = f"run {outcome.run_id}" if outcome.run_id else "no run was created"
+    if outcome.peak_memory_mb is not None:
+        run += f", peak memory {outcome.peak_memory_mb} MB"
     if outcome.returncode != 0:
         return f"{key}: FAILED in {seconds:.1f} s ({run}): {_cause(outcome)}"
     return f"{key}: synced in {seconds:.1f} s ({run}) into {warehouse}"
@@ -161,7 +163,16 @@ def sync_all(parallel: int) -> int:
         return outcome.returncode
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        codes = list(pool.map(run, keys))
+        futures = [pool.submit(run, key) for key in keys]
+        try:
+            codes = [future.result() for future in futures]
+        except KeyboardInterrupt:  # Ctrl-C: start no more runs, interrupt those running, report each
+            pool.shutdown(wait=False, cancel_futures=True)
+            process_groups.interrupt_runs()
+            codes = [future.result() for future in futures if not future.cancelled()]
+            print(f"Interrupted: {len(codes)} of {len(keys)} tenants started, {sum(1 for c in codes if c)} of them failed or "
+                  "stopped. Fix: sync again; each tenant continues from its warehouse's last committed state.")
+            return 130
     failed = sum(1 for code in codes if code)
     print(f"{len(keys) - failed} of {len(keys)} tenants synced" + (f", {failed} failed." if failed else "."))
     return 1 if failed else 0

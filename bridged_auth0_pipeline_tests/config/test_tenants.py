@@ -144,6 +144,32 @@ def test_tenants_with_overlapping_ids_each_land_exactly_their_own(sandbox_factor
             assert needle not in text
 
 
+def children(pid: int) -> dict[int, str]:
+    """{child pid: command line} of `pid`, from /proc."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return found
+
+
+def started_run_process(instance: dg.DagsterInstance, sync: subprocess.Popen, deadline: float) -> tuple[str, int]:
+    """(run id, pid) of the first run to start, once its step is running (Dagster's log mirror is up)."""
+    while not (runs := instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))):
+        assert time.monotonic() < deadline and sync.poll() is None, "no run started"
+        time.sleep(0.1)
+    run_id = runs[0].run_id
+    while not (pids := [entry.dagster_event.pid for entry in instance.all_logs(run_id)
+                        if entry.dagster_event and entry.dagster_event.is_step_start and entry.dagster_event.pid]):
+        assert time.monotonic() < deadline, "the run started no step"
+        time.sleep(0.1)
+    return run_id, pids[0]
+
+
 @pytest.mark.slow
 def test_sync_all_marks_a_killed_run_failed_and_the_next_sync_completes(sandbox_factory, deployment):
     """An out-of-memory kill leaves no trace in the run: without a daemon, `sync --all` must fail it,
@@ -153,26 +179,50 @@ def test_sync_all_marks_a_killed_run_failed_and_the_next_sync_completes(sandbox_
     assert connect(deployment, "acme", server, "acme-secret").returncode == 0
     sync = subprocess.Popen([CLI, "sync", "--all"], env=deployment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, cwd=REPO_ROOT)
-    deadline = time.monotonic() + 120
     with instance_at(deployment["DAGSTER_HOME"]) as instance:
-        while not (runs := instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))):
-            assert time.monotonic() < deadline and sync.poll() is None, "no run started"
+        run_id, pid = started_run_process(instance, sync, time.monotonic() + 120)
+        # Dagster mirrors the step's output with `tail -F` and starts a watcher that ends the tail if
+        # the run dies. A kill landing between the two leaves the tail holding the output pipe; this
+        # kill takes the watcher first, so it always lands there.
+        deadline = time.monotonic() + 60
+        while not (watchers := [p for p, command in children(pid).items() if "watch_orphans" in command]):
+            assert time.monotonic() < deadline, f"no log mirror watcher under the run: {children(pid)}"
             time.sleep(0.1)
-        run_id = runs[0].run_id
-        while not (pids := [entry.dagster_event.pid for entry in instance.all_logs(run_id)
-                            if entry.dagster_event and entry.dagster_event.pid]):
-            assert time.monotonic() < deadline, "the run recorded no process id"
-            time.sleep(0.1)
-        os.kill(pids[0], signal.SIGKILL)  # the run's own process, as the kernel's out-of-memory killer would
+        for watcher in watchers:
+            os.kill(watcher, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)  # the run's own process, as the kernel's out-of-memory killer would
         output, _ = sync.communicate(timeout=120)
         assert sync.returncode == 1, output
         line = next(line for line in output.splitlines() if line.startswith("acme:"))
         assert "FAILED" in line and "killed by SIGKILL, so its run is marked failed" in line and "Fix:" in line, output
         assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+    leftovers = [p for p, command in children(1).items() if run_id in command]
+    assert not leftovers, f"processes the killed run left running: {leftovers}"
 
     again = cli(deployment, "sync", "--all")
     assert again.returncode == 0 and "acme: synced" in again.stdout, again.stdout
+    # Each run reports its peak memory: what a worker, or a Kubernetes Job's memory request, needs.
+    peak = re.search(r"^acme: synced in .*, peak memory (\d+) MB\) into ", again.stdout, re.MULTILINE)
+    assert peak and 50 < int(peak[1]) < 2000, again.stdout
     assert_warehouse_equals_tenant(Path(deployment["BRIDGED_WAREHOUSE_DIR"]) / "acme.duckdb", tenant)
+
+
+@pytest.mark.slow
+def test_ctrl_c_interrupts_the_running_syncs_and_says_so(sandbox_factory, deployment):
+    """Each run leads its own process group (so what it leaves behind can be ended with it), so the
+    terminal's Ctrl-C reaches only `sync`, which must pass it on."""
+    server = sandbox_factory(SandboxTenant.generate(users=120, seed=8), client_secret="beta-secret", export_seconds=30)
+    assert connect(deployment, "beta", server, "beta-secret").returncode == 0
+    sync = subprocess.Popen([CLI, "sync", "--all"], env=deployment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=REPO_ROOT)
+    with instance_at(deployment["DAGSTER_HOME"]) as instance:
+        run_id, _ = started_run_process(instance, sync, time.monotonic() + 120)
+        sync.send_signal(signal.SIGINT)
+        output, _ = sync.communicate(timeout=60)  # long before the 30-second export job is done
+        assert sync.returncode == 130, output
+        assert re.search(r"^beta: FAILED in ", output, re.MULTILINE), output
+        assert output.strip().splitlines()[-1].startswith("Interrupted: 1 of 1 tenants started, 1 of them failed"), output
+        assert instance.get_run_by_id(run_id).status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
 def test_two_tenants_get_exactly_their_own_settings(sandbox_factory, pipeline_env, monkeypatch, tmp_path):

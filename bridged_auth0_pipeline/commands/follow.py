@@ -42,6 +42,7 @@ class Outcome:
     checks_failed: list[str] = field(default_factory=list)
     failure: str | None = None  # the first step failure's message, when the instance cannot say more
     peak_memory_mb: int | None = None  # None when the process died before it could say
+    interrupted: bool = False  # by Ctrl-C, passed on to the run
 
 
 def bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -171,6 +172,8 @@ def follow_output(process: Started, log: Path, prefix: str = "", *, tty: bool | 
         elif kind == "STEP_FAILURE":
             say(f"  FAILED: {event['step'] or 'a step'}")
             outcome.failure = outcome.failure or message.strip()
+        elif kind == "RUN_FAILURE":  # a run that failed outside any step (interrupted, say)
+            outcome.failure = outcome.failure or message.strip()
         elif kind == "ASSET_CHECK_EVALUATION" and (check := _CHECK.search(message)):
             name = f"{check['asset']}:{check['check']}"
             (outcome.checks_passed if check["outcome"] == "passed" else outcome.checks_failed).append(name)
@@ -188,4 +191,5 @@ def follow_output(process: Started, log: Path, prefix: str = "", *, tty: bool | 
             process_groups.interrupt_runs()
             read_to_end()
         outcome.returncode = process.wait()
+    outcome.interrupted = process.pid in process_groups.interrupted
     return outcome

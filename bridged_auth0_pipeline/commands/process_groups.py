@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 POSIX = hasattr(os, "killpg")
 _running: set[int] = set()  # the group of every run being followed (a run's group id is its pid)
+interrupted: set[int] = set()  # the runs Ctrl-C was passed to
 
 
 def lead_own_group() -> None:
@@ -48,6 +49,7 @@ def end_leftovers_when_done(pid: int, wait: Callable[[], object]) -> None:
 def interrupt_runs() -> None:
     """Ctrl-C for every run being followed: Dagster's own SIGINT handling marks each run failed."""
     for group in list(_running):
+        interrupted.add(group)
         _signal_group(group, signal.SIGINT)
 
 

@@ -103,6 +103,8 @@ def outcome_line(key: str, outcome: Outcome, seconds: float, warehouse: str) -> 
 
 def _cause(outcome: Outcome) -> str:
     """The failed run's cause, as the instance recorded it (the message carries the fix)."""
+    if outcome.interrupted:
+        return "interrupted (Ctrl-C). Fix: sync again; it continues from the warehouse's last committed state."
     if outcome.returncode < 0:
         return _killed(outcome)
     if outcome.run_id and os.environ.get("DAGSTER_HOME"):

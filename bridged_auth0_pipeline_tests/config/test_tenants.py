@@ -213,14 +213,17 @@ def test_ctrl_c_interrupts_the_running_syncs_and_says_so(sandbox_factory, deploy
     terminal's Ctrl-C reaches only `sync`, which must pass it on."""
     server = sandbox_factory(SandboxTenant.generate(users=120, seed=8), client_secret="beta-secret", export_seconds=30)
     assert connect(deployment, "beta", server, "beta-secret").returncode == 0
-    sync = subprocess.Popen([CLI, "sync", "--all"], env=deployment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=REPO_ROOT)
+    # As a terminal starts it: SIGINT at its default (a test runner in the background may ignore it,
+    # and the ignoring would pass to `sync` and its runs).
+    as_in_a_terminal = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+    sync = subprocess.Popen([sys.executable, "-c", as_in_a_terminal, CLI, "sync", "--all"], env=deployment,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT)
     with instance_at(deployment["DAGSTER_HOME"]) as instance:
         run_id, _ = started_run_process(instance, sync, time.monotonic() + 120)
         sync.send_signal(signal.SIGINT)
         output, _ = sync.communicate(timeout=60)  # long before the 30-second export job is done
         assert sync.returncode == 130, output
-        assert re.search(r"^beta: FAILED in ", output, re.MULTILINE), output
+        assert re.search(r"^beta: FAILED in .*: interrupted \(Ctrl-C\)\. Fix: sync again", output, re.MULTILINE), output
         assert output.strip().splitlines()[-1].startswith("Interrupted: 1 of 1 tenants started, 1 of them failed"), output
         assert instance.get_run_by_id(run_id).status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 

@@ -13,10 +13,12 @@ multiprocess executor offers the same for steps: `start_method: forkserver` with
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import IO
 
@@ -71,24 +73,34 @@ def start_server() -> None:
     forkserver.ensure_running()
 
 
-class ForkedRun:
-    """One tenant's run in a forked process; `stdout` (its output, stderr included) and `wait()`
-    as subprocess.Popen has them, so `follow` reads it like any command."""
+# The forkserver sends each child's exit status once, down one pipe, and whichever thread reads it
+# first gets it: a second reader at the same moment gets end-of-file and records 255. Process.start()
+# reads every earlier child's status that has arrived (multiprocessing's _cleanup), so a run ending
+# while another thread started the next one could be reported FAILED with status 255 although it
+# had succeeded (make bench-tenants saw it once in 120 runs; 4 threads starting 400 short children
+# got 35-40 wrong statuses, 0 with this lock). Every start and every read of a status takes it.
+_STATUS_READ = threading.Lock()
 
-    def __init__(self, key: str):
+
+class ForkedRun:
+    """One tenant's run in a forked process; `pid`, `stdout` (its output, stderr included) and
+    `wait()` as subprocess.Popen has them, so `follow` reads it like any command."""
+
+    def __init__(self, key: str, target: Callable[[str, Connection], None] | None = None):
         context = _context()
         reader, writer = context.Pipe(duplex=False)
-        self.process = context.Process(target=_run, args=(key, writer), name=f"auth0_sync {key}")
-        self.process.start()
+        self.process = context.Process(target=target or _run, args=(key, writer), name=f"auth0_sync {key}")
+        with _STATUS_READ:
+            self.process.start()
         writer.close()  # the child holds the only write end: its exit ends the output
         self.stdout: IO[str] = open(os.dup(reader.fileno()), encoding="utf-8", errors="replace")
         reader.close()
         self.pid = self.process.pid
-        self._joining = threading.Lock()
 
     def wait(self) -> int:
         """The exit status: negative for a signal, as Popen's. Thread-safe, as Popen's."""
-        with self._joining:
+        multiprocessing.connection.wait([self.process.sentinel])  # until it has ended, without reading
+        with _STATUS_READ:
             self.process.join()
         return self.process.exitcode
 

@@ -86,14 +86,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from bridged_auth0_pipeline.commands import sync, tenants
+    from bridged_auth0_pipeline.commands import process_groups, sync, tenants
 
     if args.command == "sync":
-        if args.tenant:
-            return sync.sync_tenant(args.tenant)
-        if args.all:
-            return sync.sync_all(args.parallel)
-        return sync.sync_environment_tenant(SyncSettings.from_env(), args.sandbox_users)
+        with process_groups.terminate_as_interrupt():
+            if args.tenant:
+                return sync.sync_tenant(args.tenant)
+            if args.all:
+                return sync.sync_all(args.parallel)
+            return sync.sync_environment_tenant(SyncSettings.from_env(), args.sandbox_users)
     if args.command == "connect":
         return tenants.connect(args.key, args.domain, args.client_id, args.audience, args.method, args.force)
     if args.command == "tenants":

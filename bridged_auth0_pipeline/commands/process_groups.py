@@ -5,7 +5,8 @@ that ends the tail if the run dies, but only after starting the tail. A run kill
 two (an out-of-memory kill can land anywhere) left a `tail -F` running for ever, holding the run's
 output pipe open: `sync --all` waited on it for good (CI, under load, a run killed early in a step).
 So each run leads its own process group, and once its process has exited whatever is left in the
-group is killed. A group of its own no longer gets the terminal's Ctrl-C: `sync` passes it on.
+group is killed. A group of its own no longer gets the terminal's Ctrl-C, nor a SIGTERM sent to
+`sync`'s group (`timeout`, a supervisor): `sync` passes both on as Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 POSIX = hasattr(os, "killpg")
 _running: set[int] = set()  # the group of every run being followed (a run's group id is its pid)
@@ -58,3 +60,20 @@ def _signal_group(group: int, signum: int) -> None:
         os.killpg(group, signum)
     except (ProcessLookupError, PermissionError):  # nothing left in it
         pass
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within it, SIGTERM to this (main-thread) process is Ctrl-C: its runs are interrupted too."""
+    if not POSIX or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -208,9 +208,11 @@ def test_sync_all_marks_a_killed_run_failed_and_the_next_sync_completes(sandbox_
 
 
 @pytest.mark.slow
-def test_ctrl_c_interrupts_the_running_syncs_and_says_so(sandbox_factory, deployment):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_interrupts_the_running_syncs_and_says_so(sandbox_factory, deployment, signum):
     """Each run leads its own process group (so what it leaves behind can be ended with it), so the
-    terminal's Ctrl-C reaches only `sync`, which must pass it on."""
+    terminal's Ctrl-C, or a SIGTERM from `timeout` or a supervisor, reaches only `sync`, which must
+    pass it on."""
     server = sandbox_factory(SandboxTenant.generate(users=120, seed=8), client_secret="beta-secret", export_seconds=30)
     assert connect(deployment, "beta", server, "beta-secret").returncode == 0
     # As a terminal starts it: SIGINT at its default (a test runner in the background may ignore it,
@@ -220,7 +222,7 @@ def test_ctrl_c_interrupts_the_running_syncs_and_says_so(sandbox_factory, deploy
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT)
     with instance_at(deployment["DAGSTER_HOME"]) as instance:
         run_id, _ = started_run_process(instance, sync, time.monotonic() + 120)
-        sync.send_signal(signal.SIGINT)
+        sync.send_signal(signum)
         output, _ = sync.communicate(timeout=60)  # long before the 30-second export job is done
         assert sync.returncode == 130, output
         assert re.search(r"^beta: FAILED in .*: interrupted \(Ctrl-C\)\. Fix: sync again", output, re.MULTILINE), output

@@ -601,10 +601,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 import duckdb
 from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
-from bridged_auth0_pipeline.warehouse.store.database import DUCKDB_MEMORY_LIMIT
-from bridged_auth0_pipeline.warehouse.store.loads import run_load
-from bridged_auth0_pipeline.warehouse.store.migrations import apply_migrations
-from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_user_lines
+from bridged_auth0_pipeline.store.database import DUCKDB_MEMORY_LIMIT
+from bridged_auth0_pipeline.store.loads import run_load
+from bridged_auth0_pipeline.store.migrations import apply_migrations
+from bridged_auth0_pipeline.store.staging import extraction_transaction, stage_user_lines
 database, source = Path(sys.argv[1]), Path(sys.argv[2])
 con = duckdb.connect(str(database))
 con.execute("SET TimeZone = 'UTC'")

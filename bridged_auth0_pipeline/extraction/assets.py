@@ -18,7 +18,7 @@ from bridged_auth0_pipeline.extraction.common import requests_by_endpoint
 from bridged_auth0_pipeline.extraction.progress import Progress
 from bridged_auth0_pipeline.config.assets import EXTRACTION_GROUP, EXTRACTION_KINDS, OWNERS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
-from bridged_auth0_pipeline.warehouse.store.database import open_warehouse
+from bridged_auth0_pipeline.store.database import open_warehouse
 
 STAGED_USERS = dg.AssetKey(["auth0_staging", "users"])
 STAGED_LOGIN_EVENTS = dg.AssetKey(["auth0_staging", "login_events"])

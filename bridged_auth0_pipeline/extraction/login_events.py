@@ -11,8 +11,8 @@ The gap (cursor, oldest retained event, size in seconds) is recorded for the `lo
 from bridged_auth0_pipeline.auth0 import Auth0LogRetentionError
 from bridged_auth0_pipeline.extraction.common import HighWater, request_metadata
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
-from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records
-from bridged_auth0_pipeline.warehouse.store.state import read_state
+from bridged_auth0_pipeline.store.staging import extraction_transaction, stage_records
+from bridged_auth0_pipeline.store.state import read_state
 from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 
 

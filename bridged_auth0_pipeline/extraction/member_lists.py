@@ -19,8 +19,8 @@ from bridged_auth0_pipeline.auth0 import Auth0Client
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.common import request_metadata
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
-from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records
-from bridged_auth0_pipeline.warehouse.store.state import read_state
+from bridged_auth0_pipeline.store.staging import extraction_transaction, stage_records
+from bridged_auth0_pipeline.store.state import read_state
 
 
 LATEST_LOG_ID = "SELECT max(log_id) FROM (SELECT log_id FROM auth0_staging.login_events UNION ALL SELECT log_id FROM auth0.login_events)"

@@ -23,8 +23,8 @@ from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.common import request_metadata
 from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
-from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_records
-from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
+from bridged_auth0_pipeline.store.staging import extraction_transaction, stage_records
+from bridged_auth0_pipeline.store.state import StreamState, read_state
 
 CONNECTIONS_DESCRIPTION = "Auth0 connections (with their enabled clients) and applications as of this run, credentials removed."
 ORGANIZATIONS_DESCRIPTION = ("Auth0 organizations, their member user_ids and the members' roles in each "

@@ -15,8 +15,8 @@ import duckdb
 from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.warehouse.store.staging import stage_role_members
-from bridged_auth0_pipeline.warehouse.store.state import StreamState
+from bridged_auth0_pipeline.store.staging import stage_role_members
+from bridged_auth0_pipeline.store.state import StreamState
 
 ROLE_CHANGES_SINCE = """
     SELECT count(*), max(log_id) FROM (

@@ -10,8 +10,8 @@ from bridged_auth0_pipeline.auth0.records import user_fields
 from bridged_auth0_pipeline.extraction.common import request_metadata
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, stage_user_lines
-from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state
+from bridged_auth0_pipeline.store.staging import extraction_transaction, stage_user_lines
+from bridged_auth0_pipeline.store.state import StreamState, read_state
 from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 
 # Auth0's user search is eventually consistent (seconds): re-read this much before the cursor so a

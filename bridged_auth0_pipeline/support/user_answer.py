@@ -31,7 +31,7 @@ from bridged_auth0_pipeline.auth0 import (
 )
 from bridged_auth0_pipeline.auth0.error_mapping import USER_ID_FORMAT
 from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
-from bridged_auth0_pipeline.warehouse.store.sql_files import read_sql
+from bridged_auth0_pipeline.store.sql_files import read_sql
 
 FIELDS = ["user_id", "email", "email_verified", "phone_number", "name", "identities", "multifactor",
           "last_login", "logins_count", "blocked"]

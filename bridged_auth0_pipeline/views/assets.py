@@ -10,11 +10,11 @@ import dagster as dg
 
 from bridged_auth0_pipeline.config.assets import OWNERS, VIEW_GROUPS, VIEW_KINDS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
-from bridged_auth0_pipeline.warehouse.store.database import open_warehouse
-from bridged_auth0_pipeline.warehouse.store.loads import execute_load
+from bridged_auth0_pipeline.store.database import open_warehouse
+from bridged_auth0_pipeline.store.loads import execute_load
 from bridged_auth0_pipeline.warehouse.metadata import column_schema
-from bridged_auth0_pipeline.warehouse.store.sql_files import read_sql, sql_files
-from bridged_auth0_pipeline.warehouse.store.transaction import transaction
+from bridged_auth0_pipeline.store.sql_files import read_sql, sql_files
+from bridged_auth0_pipeline.store.transaction import transaction
 
 _FILE_NAME = re.compile(r"^\d+_(?P<schema>\w+?)__(?P<view>\w+)\.sql$")
 _REFERENCE = re.compile(r"\b(auth0|playbooks)\.(\w+)")

@@ -18,11 +18,11 @@ from bridged_auth0_pipeline.warehouse.organizations import (CLIENTS, CONNECTIONS
 from bridged_auth0_pipeline.config.assets import OWNERS, WAREHOUSE_GROUP, WAREHOUSE_KINDS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
 from bridged_auth0_pipeline.config.settings import SyncSettings
-from bridged_auth0_pipeline.warehouse.store.database import open_warehouse
-from bridged_auth0_pipeline.warehouse.store.loads import execute_load
+from bridged_auth0_pipeline.store.database import open_warehouse
+from bridged_auth0_pipeline.store.loads import execute_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
-from bridged_auth0_pipeline.warehouse.store.state import StreamState, read_state, write_state
-from bridged_auth0_pipeline.warehouse.store.transaction import transaction
+from bridged_auth0_pipeline.store.state import StreamState, read_state, write_state
+from bridged_auth0_pipeline.store.transaction import transaction
 from bridged_auth0_pipeline.warehouse.seed_assets import LOG_EVENT_TYPES
 from bridged_auth0_pipeline.warehouse.staged import load_member_lists, staged
 

@@ -9,7 +9,7 @@ import dagster as dg
 
 from bridged_auth0_pipeline.config.resources import TenantResource
 from bridged_auth0_pipeline.config.tenants import Tenant
-from bridged_auth0_pipeline.warehouse.store.database import open_warehouse
+from bridged_auth0_pipeline.store.database import open_warehouse
 from bridged_auth0_pipeline.warehouse.assets import LOGIN_EVENTS, ROLES, USER_IDENTITIES, USER_METADATA, USER_ROLES, USERS
 
 # (asset, check name, description, SQL counting the rows that violate it)

@@ -10,7 +10,7 @@ from functools import cache
 import dagster as dg
 import duckdb
 
-from bridged_auth0_pipeline.warehouse.store.sql_files import read_sql
+from bridged_auth0_pipeline.store.sql_files import read_sql
 
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 40

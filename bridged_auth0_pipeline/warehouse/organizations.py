@@ -7,7 +7,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from bridged_auth0_pipeline.warehouse.store.loads import execute_load
+from bridged_auth0_pipeline.store.loads import execute_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
 from bridged_auth0_pipeline.warehouse.staged import load_member_lists, staged
 

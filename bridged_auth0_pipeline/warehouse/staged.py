@@ -8,9 +8,9 @@ from datetime import datetime
 import dagster as dg
 
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
-from bridged_auth0_pipeline.warehouse.store.loads import execute_load
-from bridged_auth0_pipeline.warehouse.store.staging import Extraction, read_extraction
-from bridged_auth0_pipeline.warehouse.store.state import StreamState, write_state
+from bridged_auth0_pipeline.store.loads import execute_load
+from bridged_auth0_pipeline.store.staging import Extraction, read_extraction
+from bridged_auth0_pipeline.store.state import StreamState, write_state
 
 
 def staged(con, stream: str) -> Extraction:

@@ -32,7 +32,7 @@ def test_the_wheel_carries_the_sql_and_migrates_a_warehouse_from_outside_the_che
     zipfile.ZipFile(wheel).extractall(site)
     code = (
         "import duckdb, bridged_auth0_pipeline as package\n"
-        "from bridged_auth0_pipeline.warehouse.store.migrations import apply_migrations\n"
+        "from bridged_auth0_pipeline.store.migrations import apply_migrations\n"
         "from bridged_auth0_pipeline.views.assets import VIEW_FILES\n"
         "con = duckdb.connect('w.duckdb'); applied = apply_migrations(con)\n"
         "print(package.__file__); print(len(applied), len(VIEW_FILES),"

@@ -14,8 +14,8 @@ import pytest
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.roles import plan_member_refresh
 from bridged_auth0_pipeline.extraction.users import plan_users_extraction
-from bridged_auth0_pipeline.warehouse.store.migrations import apply_migrations
-from bridged_auth0_pipeline.warehouse.store.state import StreamState
+from bridged_auth0_pipeline.store.migrations import apply_migrations
+from bridged_auth0_pipeline.store.state import StreamState
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 WEEKLY = SyncSettings()  # full_sync_every_days = 7

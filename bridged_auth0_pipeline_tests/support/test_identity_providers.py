@@ -6,8 +6,8 @@ from __future__ import annotations
 import duckdb
 
 from bridged_auth0_pipeline.support.user_answer import identity_providers, label, method_type
-from bridged_auth0_pipeline.warehouse.store.migrations import apply_migrations
-from bridged_auth0_pipeline.warehouse.store.sql_files import read_sql, sql_files
+from bridged_auth0_pipeline.store.migrations import apply_migrations
+from bridged_auth0_pipeline.store.sql_files import read_sql, sql_files
 
 METHOD_TYPES = {"database", "passwordless", "social", "enterprise"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from bridged_auth0_pipeline.warehouse.store.sql_files import SQL_DIR
+from bridged_auth0_pipeline.store.sql_files import SQL_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SQL_ROOT = Path(str(SQL_DIR))  # the SQL ships inside the package

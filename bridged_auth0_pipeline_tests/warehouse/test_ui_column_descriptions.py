@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from bridged_auth0_pipeline.warehouse.metadata import COLUMN_DESCRIPTIONS, column_schema
-from bridged_auth0_pipeline.warehouse.store.sql_files import SQL_DIR
+from bridged_auth0_pipeline.store.sql_files import SQL_DIR
 from bridged_auth0_pipeline_tests.views.test_playbooks_data_dictionary import dictionary_columns, schema_and_views
 
 CSV_PATH = Path(str(SQL_DIR)) / COLUMN_DESCRIPTIONS

@@ -12,7 +12,7 @@ from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.sandbox import SandboxTenant
 from bridged_auth0_pipeline.views.assets import (USER_VIEWS, VIEW_CHECKS, VIEW_FILES, playbook_views,
                                                  view_check_results, view_figures)
-from bridged_auth0_pipeline.warehouse.store.sql_files import read_sql
+from bridged_auth0_pipeline.store.sql_files import read_sql
 from bridged_auth0_pipeline_tests.helpers import query
 
 

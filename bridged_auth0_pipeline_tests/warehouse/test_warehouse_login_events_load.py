@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from bridged_auth0_pipeline.warehouse.store.loads import run_load
-from bridged_auth0_pipeline.warehouse.store.migrations import apply_migrations
+from bridged_auth0_pipeline.store.loads import run_load
+from bridged_auth0_pipeline.store.migrations import apply_migrations
 
 LOGIN = {
     "log_id": "90020261101000000000000000000000000000000000000000000001", "date": "2026-11-01T10:00:00.123Z",

@@ -1,5 +1,5 @@
 -- Merge the last users extraction (auth0_staging.users) into auth0.users and auth0.user_identities.
--- Runs inside one transaction (bridged_auth0_pipeline/warehouse/store/loads.py) with these variables:
+-- Runs inside one transaction (bridged_auth0_pipeline/store/loads.py) with these variables:
 --   synced_at       TIMESTAMPTZ  this run's time
 --   full_snapshot   BOOLEAN      staging holds the whole tenant (export job): absent users were deleted
 --   user_filter     VARCHAR      'all' | 'active' | 'role'           (BRIDGED_USER_FILTER)

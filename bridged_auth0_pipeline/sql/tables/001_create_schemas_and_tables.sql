@@ -1,5 +1,5 @@
 -- Warehouse schema for the Auth0 sync. Applied once by the migration runner
--- (bridged_auth0_pipeline/warehouse/store/migrations.py), which records it in auth0._schema_migrations.
+-- (bridged_auth0_pipeline/store/migrations.py), which records it in auth0._schema_migrations.
 -- No PRIMARY KEY constraints: DuckDB checks them eagerly inside a transaction that deletes and
 -- re-inserts a key, so keys are kept unique by the loads and verified by asset checks instead.
 

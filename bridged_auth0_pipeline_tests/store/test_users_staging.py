@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import duckdb
 import pytest
 
-from bridged_auth0_pipeline.warehouse.store.loads import run_load
-from bridged_auth0_pipeline.warehouse.store.migrations import apply_migrations
-from bridged_auth0_pipeline.warehouse.store.staging import extraction_transaction, read_extraction, stage_user_lines
+from bridged_auth0_pipeline.store.loads import run_load
+from bridged_auth0_pipeline.store.migrations import apply_migrations
+from bridged_auth0_pipeline.store.staging import extraction_transaction, read_extraction, stage_user_lines
 
 GOOD = {"user_id": "auth0|good", "email": "good@example.com", "updated_at": "2026-01-02T03:04:05.678Z",
         "logins_count": 3, "identities": [{"provider": "auth0", "user_id": "good", "connection": "db"}]}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
-from bridged_auth0_pipeline.warehouse.store.sql_files import SQL_DIR, read_sql, sql_files
-from bridged_auth0_pipeline.warehouse.store.transaction import transaction
+from bridged_auth0_pipeline.store.sql_files import SQL_DIR, read_sql, sql_files
+from bridged_auth0_pipeline.store.transaction import transaction
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from bridged_auth0_pipeline.warehouse.store.transaction import transaction
+from bridged_auth0_pipeline.store.transaction import transaction
 
 # Log events and roles per insert. 1,000 rather than 5,000: 1M-user full run peak 526 MB instead of
 # 555–588 MB (benchmarks/run.py), at the same log pace within noise (46.4/s vs 46.6–47.6/s).

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from bridged_auth0_pipeline.warehouse.store.migrations import apply_migrations
+from bridged_auth0_pipeline.store.migrations import apply_migrations
 
 # What DuckDB may hold in memory; the Python process (Dagster, httpx, batches) adds ~300 MB.
 DUCKDB_MEMORY_LIMIT = "256MB"

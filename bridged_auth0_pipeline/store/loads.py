@@ -9,8 +9,8 @@ from typing import Any
 
 import duckdb
 
-from bridged_auth0_pipeline.warehouse.store.sql_files import read_sql
-from bridged_auth0_pipeline.warehouse.store.transaction import transaction
+from bridged_auth0_pipeline.store.sql_files import read_sql
+from bridged_auth0_pipeline.store.transaction import transaction
 
 
 def execute_load(

@@ -5,9 +5,9 @@ account with that address from /api/v2/users-by-email), its `identities` array e
 support agent, and the user's latest log events (/api/v2/users/{id}/logs) for how they last signed
 in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:
 auth0 → database, sms/email → passwordless (sql/seeds/identity_providers.csv), otherwise social or
-enterprise by isSocial; MFA is
-enrolled when the profile's `multifactor` lists a factor or the newest MFA log event proving a
-factor is newer than the newest `gd_unenroll`.
+enterprise by isSocial; MFA is enrolled when the profile's `multifactor` lists a factor or the
+newest log event that is MFA evidence (sql/seeds/log_event_types.csv) proves an enrolled factor
+rather than its removal.
 
 Exit codes: 0 answered, 1 no such user, 2 the identifier or the configuration is wrong (cli.py
 prints other Auth0 errors with exit 2). Nothing printed ever contains the client secret or a token.
@@ -36,22 +36,35 @@ from bridged_auth0_pipeline.store.sql_files import read_sql
 FIELDS = ["user_id", "email", "email_verified", "phone_number", "name", "identities", "multifactor",
           "last_login", "logins_count", "blocked"]
 
-# log event types as classified in sql/seeds/log_event_types.csv
-LOGIN_SUCCESS_TYPES = {"s", "scoa", "sens"}
-MFA_ENROLLED_TYPES = {"gd_enrollment_complete", "gd_auth_succeed", "gd_recovery_succeed"}
-MFA_UNENROLLED_TYPE = "gd_unenroll"
 # newest log events read per account: enough for the latest login and MFA event of almost anyone
 MAX_LOG_EVENTS = 100
 
 # Provider → method type and label, the table the views and auth0.connections use too.
 IDENTITY_PROVIDERS = "seeds/identity_providers.csv"
+# Log event type → category (login_success, …) and MFA evidence (enrolled, unenrolled), the table the
+# warehouse loads and the views read.
+LOG_EVENT_TYPES = "seeds/log_event_types.csv"
 # Method types a provider settles by itself; any other goes by the identity's isSocial.
 PROVIDER_METHOD_TYPES = {"database", "passwordless"}
 
 
+def _seed(path: str, key: str) -> dict[str, dict[str, str]]:
+    return {row[key]: row for row in csv.DictReader(io.StringIO(read_sql(path)))}
+
+
 @cache
 def identity_providers() -> dict[str, dict[str, str]]:
-    return {row["provider"]: row for row in csv.DictReader(io.StringIO(read_sql(IDENTITY_PROVIDERS)))}
+    return _seed(IDENTITY_PROVIDERS, "provider")
+
+
+@cache
+def log_event_types() -> dict[str, dict[str, str]]:
+    return _seed(LOG_EVENT_TYPES, "code")
+
+
+def _event_class(event: dict, column: str) -> str:
+    """The event type's `category` or `mfa_evidence` in the seed ('' for an unknown type or no evidence)."""
+    return log_event_types().get(event.get("type"), {}).get(column) or ""
 
 
 TYPE_WORDS = {"database": "database", "passwordless": "passwordless", "social": "social login",
@@ -106,8 +119,7 @@ def describe(user: dict, events: list[dict] | None = None, events_note: str | No
     last_login_method = None
     mfa_event = None
     for event in events or []:
-        event_type = event.get("type")
-        if last_login_method is None and event_type in LOGIN_SUCCESS_TYPES:
+        if last_login_method is None and _event_class(event, "category") == "login_success":
             # the event's strategy is the provider; without it, the identity on the same connection
             same = next((m for m in methods if m["connection"] == event.get("connection")), None)
             provider = event.get("strategy") or (same or {}).get("provider")
@@ -115,7 +127,7 @@ def describe(user: dict, events: list[dict] | None = None, events_note: str | No
             if kind not in TYPE_WORDS:
                 kind = (same or {}).get("type")
             last_login_method = {**_method(provider, event.get("connection"), kind), "at": event.get("date")}
-        if mfa_event is None and (event_type in MFA_ENROLLED_TYPES or event_type == MFA_UNENROLLED_TYPE):
+        if mfa_event is None and _event_class(event, "mfa_evidence"):
             mfa_event = event
     if events is not None and last_login_method is None and user.get("last_login"):
         notes.append("no login event in the recent log history (Auth0 keeps logs 1 to 30 days, by plan)")
@@ -123,7 +135,7 @@ def describe(user: dict, events: list[dict] | None = None, events_note: str | No
     factors = [str(f) for f in user.get("multifactor") or []]
     if factors:
         mfa_enrolled, mfa_source = True, "profile"
-    elif mfa_event is not None and mfa_event.get("type") in MFA_ENROLLED_TYPES:
+    elif mfa_event is not None and _event_class(mfa_event, "mfa_evidence") == "enrolled":
         mfa_enrolled, mfa_source = True, "log_event"
     else:
         mfa_enrolled, mfa_source = False, None

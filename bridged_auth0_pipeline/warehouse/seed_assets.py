@@ -17,7 +17,9 @@ IDENTITY_PROVIDERS = dg.AssetSpec(
 )
 LOG_EVENT_TYPES = dg.AssetSpec(
     ["auth0", "log_event_types"], group_name=WAREHOUSE_GROUP, kinds=SEED_KINDS, owners=OWNERS,
-    description="Every Auth0 tenant log event type with its description and category (success, failure, "
-    "signup, logout, MFA, deletion…). Loaded from sql/seeds/log_event_types.csv whenever the warehouse is opened.",
+    description="Every Auth0 tenant log event type with its description, its category (success, failure, "
+    "signup, logout, MFA, deletion…) and whether it is evidence of an enrolled or removed MFA factor: one table "
+    "for the loads, the views and `bridged-auth0 user`. Loaded from sql/seeds/log_event_types.csv whenever the "
+    "warehouse is opened.",
 )
 SEED_SPECS = [IDENTITY_PROVIDERS, LOG_EVENT_TYPES]

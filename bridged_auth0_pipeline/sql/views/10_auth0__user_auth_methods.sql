@@ -10,12 +10,7 @@ WITH thresholds AS (
         -- custom databases too → database; 'sms', 'email' → passwordless); other providers go by isSocial
         ['database', 'passwordless'] AS provider_method_types,
         -- the values Auth0 puts in a log event's strategy_type; anything else is not trusted
-        ['database', 'enterprise', 'passwordless', 'social'] AS known_method_types,
-        -- log event types that prove the user had an enrolled MFA factor when they happened
-        -- (finishing an enrollment, or passing an MFA challenge / recovery code)
-        ['gd_enrollment_complete', 'gd_auth_succeed', 'gd_recovery_succeed'] AS mfa_enrolled_event_types,
-        -- log event type that removes an enrolled factor
-        'gd_unenroll' AS mfa_unenrolled_event_type
+        ['database', 'enterprise', 'passwordless', 'social'] AS known_method_types
 ),
 
 live_users AS (
@@ -109,17 +104,18 @@ latest_login_method AS (
 ),
 
 -- A non-empty multifactor list in the profile settles it, but nothing promises that list names
--- every enrolled factor, so MFA log events count as evidence too, unless a later gd_unenroll
--- removed the factor.
+-- every enrolled factor, so MFA log events count as evidence too (auth0.log_event_types.mfa_evidence
+-- 'enrolled': an enrollment finished, an MFA challenge or a recovery code passed), unless a later
+-- one ('unenrolled': gd_unenroll) removed the factor.
 mfa_evidence AS (
     SELECT
         e.user_id,
-        max(e.occurred_at) FILTER (WHERE list_contains(t.mfa_enrolled_event_types, e.type)) AS last_enrolled_evidence_at,
-        max(e.occurred_at) FILTER (WHERE e.type = t.mfa_unenrolled_event_type) AS last_unenrolled_at
+        max(e.occurred_at) FILTER (WHERE k.mfa_evidence = 'enrolled') AS last_enrolled_evidence_at,
+        max(e.occurred_at) FILTER (WHERE k.mfa_evidence = 'unenrolled') AS last_unenrolled_at
     FROM auth0.login_events AS e
-    CROSS JOIN thresholds AS t
+    JOIN auth0.log_event_types AS k ON k.code = e.type
     WHERE e.user_id IS NOT NULL
-      AND (list_contains(t.mfa_enrolled_event_types, e.type) OR e.type = t.mfa_unenrolled_event_type)
+      AND k.mfa_evidence IS NOT NULL
     GROUP BY e.user_id
 )
 

@@ -11,6 +11,7 @@ import re
 import httpx
 
 from bridged_auth0_pipeline.auth0.errors import (
+    CONNECTED_CREDENTIALS,
     DASHBOARD_APP,
     DASHBOARD_GRANTS,
     Auth0AudienceError,
@@ -59,7 +60,7 @@ def token_error(response: httpx.Response, audience: str) -> Auth0Error:
     if status == 401 or body.get("error") in ("access_denied", "invalid_client", "unauthorized_client"):
         return Auth0AuthenticationError(
             f"Connection fails ({status} {description!r}): Auth0 rejected the client credentials. "
-            f"Fix: verify AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET in {DASHBOARD_APP} → Settings."
+            f"Fix: verify AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET in {DASHBOARD_APP} → Settings{CONNECTED_CREDENTIALS}."
         )
     return Auth0Error(f"Token request failed ({status}): {description!r}.")
 
@@ -74,7 +75,7 @@ def management_error(response: httpx.Response, method: str, path: str) -> Auth0E
         return Auth0AuthenticationError(
             f"Connection fails (401 on {where}: {message!r}) even with a freshly issued token. "
             f"Fix: verify AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET in {DASHBOARD_APP} and that AUTH0_AUDIENCE "
-            "is this tenant's Management API."
+            f"is this tenant's Management API{CONNECTED_CREDENTIALS}."
         )
     if status == 403:
         match = re.search(r"expected (?:any of|all of)?:?\s*([\w:, ]+)", message)

@@ -12,6 +12,9 @@ import re
 from datetime import datetime, timedelta, timezone
 
 DASHBOARD_APP = "Auth0 Dashboard → Applications → Applications → <your Machine-to-Machine app>"
+# The client knows no tenant key: fixes name the AUTH0_*/BRIDGED_* variable, then a connected tenant's way.
+CONNECTED_CREDENTIALS = ("; for a connected tenant, store the right ones with `bridged-auth0 connect KEY --domain … "
+                         "--client-id …` (the secret on standard input)")
 DASHBOARD_GRANTS = (
     "Auth0 Dashboard → Applications → APIs → Auth0 Management API → Machine to Machine Applications"
 )
@@ -85,7 +88,8 @@ class Auth0RateLimitError(Auth0Error):
         super().__init__(
             f"Auth0 rate limit (429) on {path}: waited {waited_seconds:.1f}s of the "
             f"{max_wait_seconds:g}s allowed by BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS. "
-            f"reset_at={format_reset(reset_at)}. Fix: reduce BRIDGED_SYNC_FREQUENCY, raise "
+            f"reset_at={format_reset(reset_at)}. Fix: reduce BRIDGED_SYNC_FREQUENCY (a connected tenant's: "
+            "`bridged-auth0 settings KEY --frequency`), raise "
             "BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS, or ask Auth0 for a higher rate limit; the re-run "
             "sensor retries after the reset."
         )

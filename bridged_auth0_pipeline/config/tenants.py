@@ -34,6 +34,11 @@ class Tenant:
     def warehouse_path(self) -> str:
         return self.settings.duckdb_path
 
+    def setting(self, flag: str, variable: str) -> str:
+        """Where a person changes one of this tenant's sync settings, for an error's fix: the BRIDGED_*
+        variable for the environment's tenant, `bridged-auth0 settings KEY --flag` for a connected one."""
+        return variable if self.stored is None else f"`bridged-auth0 settings {self.key} {flag}`"
+
     def client(self, *, interactive: bool = False) -> Auth0Client:
         """An Auth0 client with this tenant's credentials (decrypted here, held only in memory).
         `interactive`: a person waits, so an unreachable host fails within seconds, named."""

@@ -71,8 +71,19 @@ def failure_cause(instance: dg.DagsterInstance, run_id: str) -> str:
         failure = record.event_log_entry.dagster_event.step_failure_data
         for link in _error_chain(failure.error if failure else None):
             if not link.cls_name.startswith("Dagster"):
-                return link.message.strip()
+                return _for_a_person(link)
     return f"see the run's logs (run {run_id})"
+
+
+def _for_a_person(link) -> str:
+    """The message without the exception's module path, which Python puts first
+    ('bridged_auth0_pipeline.auth0.errors.Auth0AuthenticationError: …' → 'Auth0AuthenticationError: …'),
+    and without the class too for dg.Failure, whose description is already written for a person."""
+    message = link.message.strip()
+    qualified, colon, rest = message.partition(": ")
+    if not colon or qualified.rpartition(".")[2] != link.cls_name:
+        return message
+    return rest if link.cls_name == "Failure" else f"{link.cls_name}: {rest}"
 
 
 def unfinished_assets(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetKey]:

@@ -17,7 +17,7 @@ from bridged_auth0_pipeline.warehouse.organizations import (CLIENTS, CONNECTIONS
                                                             load_organizations)
 from bridged_auth0_pipeline.config.assets import OWNERS, WAREHOUSE_GROUP, WAREHOUSE_KINDS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
-from bridged_auth0_pipeline.config.settings import SyncSettings
+from bridged_auth0_pipeline.config.tenants import Tenant
 from bridged_auth0_pipeline.store.database import open_warehouse
 from bridged_auth0_pipeline.store.loads import execute_load
 from bridged_auth0_pipeline.warehouse.metadata import table_metadata
@@ -40,13 +40,14 @@ def _spec(key: dg.AssetKey, description: str, deps: list) -> dg.AssetSpec:
                         skippable=True)
 
 
-def _require_roles_exist(con, roles: tuple[str, ...]) -> None:
-    """A role filter naming no existing role would mark every user filtered out: fail instead."""
+def _require_roles_exist(con, roles: tuple[str, ...], setting: str) -> None:
+    """A role filter naming no existing role would mark every user filtered out: fail instead.
+    `setting`: where the filter is set (Tenant.setting)."""
     known = {name for (name,) in con.execute("SELECT name FROM auth0.roles").fetchall()}
     unknown = [role for role in roles if role.lower() not in {name.lower() for name in known}]
     if unknown:
         raise dg.Failure(
-            f"BRIDGED_USER_FILTER names roles that do not exist in the tenant: {', '.join(unknown)}. "
+            f"{setting} names roles that do not exist in the tenant: {', '.join(unknown)}. "
             f"Fix: use role names from Auth0 Dashboard → User Management → Roles (this tenant has: "
             f"{', '.join(sorted(known)) or 'no roles'}); the warehouse was left unchanged.",
             allow_retries=False,
@@ -75,11 +76,12 @@ def _load_login_events(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
     }}
 
 
-def _load_users(con, sync: SyncSettings, synced_at: datetime) -> dict[dg.AssetKey, dict]:
+def _load_users(con, tenant: Tenant, synced_at: datetime) -> dict[dg.AssetKey, dict]:
+    sync = tenant.settings
     user_filter = sync.user_filter
     extraction = staged(con, "users")
     if user_filter.kind == "role":
-        _require_roles_exist(con, user_filter.roles)
+        _require_roles_exist(con, user_filter.roles, tenant.setting("--user-filter", "BRIDGED_USER_FILTER"))
     previous = read_state(con, "users")
     full = extraction.mode == "full"
     cursor = extraction.high_water if full else max(filter(None, [previous.cursor, extraction.high_water]), default=None)
@@ -158,7 +160,7 @@ def warehouse_tables(context: dg.AssetExecutionContext, tenant: TenantResource):
             if LOGIN_EVENTS in selected:
                 metadata |= _load_login_events(con, synced_at)
             if selected & {USERS, USER_IDENTITIES}:
-                metadata |= _load_users(con, tenant.settings, synced_at)
+                metadata |= _load_users(con, tenant.tenant, synced_at)
             if USER_METADATA in selected:
                 metadata |= _load_user_metadata(con, synced_at)
             if selected & set(ORGANIZATION_TABLES):

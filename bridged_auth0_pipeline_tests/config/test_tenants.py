@@ -91,6 +91,8 @@ def test_tenants_with_overlapping_ids_each_land_exactly_their_own(sandbox_factor
     lines = {line.split(":")[0]: line for line in everyone.stdout.splitlines() if ":" in line}
     assert "synced" in lines.get("acme", "") and "synced" in lines.get("beta", "") and "gamma" in lines, everyone.stdout
     assert "FAILED" in lines["gamma"] and "Auth0 rejected the client credentials" in lines["gamma"]
+    # the fix for a connected tenant, and no Python module path in front of the cause
+    assert "`bridged-auth0 connect KEY" in lines["gamma"] and "bridged_auth0_pipeline." not in lines["gamma"], lines["gamma"]
     assert everyone.stdout.strip().splitlines()[-1] == "2 of 3 tenants synced, 1 failed."
 
     warehouses = Path(deployment["BRIDGED_WAREHOUSE_DIR"])
@@ -371,6 +373,21 @@ def test_connect_refuses_a_secret_on_the_command_line_and_explains_keys(deployme
     assert wrong.returncode == 2 and "--user-filter='vip' is not valid. Allowed values: all, active" in wrong.stderr
     shown = cli(deployment, "settings", "acme", "--frequency", "weekly", "--include-metadata", "no")
     assert shown.returncode == 0 and "weekly" in shown.stdout and "include_metadata  no" in shown.stdout
+
+
+@pytest.mark.slow
+def test_a_connected_tenants_failure_names_its_own_setting(deployment, sandbox_factory):
+    """The role filter of a connected tenant is its `settings`, not the deployment's BRIDGED_USER_FILTER:
+    the cause says which, and reads without Python's class path (dg.Failure's is noise)."""
+    server = sandbox_factory(SandboxTenant.generate(users=20, seed=64))
+    assert connect(deployment, "acme", server, server.client_secret).returncode == 0
+    assert cli(deployment, "settings", "acme", "--user-filter", "role:no-such-role").returncode == 0
+    failed = cli(deployment, "sync", "--tenant", "acme")
+    assert failed.returncode == 1, failed.stdout[-3000:]
+    cause = failed.stdout.strip().splitlines()[-1]
+    assert re.match(r"acme: FAILED in [\d.]+ s \(run [^)]*\): `bridged-auth0 settings acme --user-filter` names roles that "
+                    r"do not exist in the tenant: no-such-role\. Fix: use role names from Auth0 Dashboard", cause), cause
+    assert "BRIDGED_USER_FILTER" not in cause and "Failure" not in cause
 
 
 OLD_REGISTRY = """CREATE TABLE connections (key TEXT PRIMARY KEY, domain TEXT NOT NULL, client_id TEXT, audience TEXT,

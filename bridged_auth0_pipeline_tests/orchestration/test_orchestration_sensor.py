@@ -19,7 +19,7 @@ from dagster._utils.error import SerializableErrorInfo, serializable_error_info_
 from bridged_auth0_pipeline.auth0.errors import Auth0RateLimitError
 from bridged_auth0_pipeline.definitions import build_definitions
 from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, tenant_tags
-from bridged_auth0_pipeline.orchestration.sensors import ATTEMPT_TAG, RATE_LIMIT_RERUN_SENSOR, reset_in_error
+from bridged_auth0_pipeline.orchestration.sensors import ATTEMPT_TAG, RATE_LIMIT_RERUN_SENSOR, _for_a_person, reset_in_error
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.sandbox import Faults, RateLimit, SandboxTenant
 from bridged_auth0_pipeline_tests.helpers import query
@@ -255,3 +255,19 @@ def test_the_rate_limit_error_is_found_anywhere_in_the_cause_chain():
         raise RuntimeError("boom") from None
 
     assert reset_in_error(failure(unrelated)) is None
+
+
+def test_a_failure_cause_reads_without_pythons_module_path():
+    """What `sync` prints after FAILED: the class stays for an error of ours or Python's, dg.Failure's goes."""
+
+    def info(error: BaseException) -> SerializableErrorInfo:
+        try:
+            raise error
+        except BaseException:
+            return serializable_error_info_from_exc_info(sys.exc_info())
+
+    reset = datetime(2026, 1, 6, 10, 30, 5, tzinfo=timezone.utc)
+    ours = _for_a_person(info(Auth0RateLimitError(reset, 1.0, 1.0, "/api/v2/users")))
+    assert ours.startswith("Auth0RateLimitError: Auth0 rate limit (429) on /api/v2/users") and "reset_at=" in ours
+    assert _for_a_person(info(dg.Failure("Fix: sync more often."))) == "Fix: sync more often."
+    assert _for_a_person(info(KeyError("id"))) == "KeyError: 'id'"

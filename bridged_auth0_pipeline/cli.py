@@ -17,7 +17,8 @@ import sys
 
 from bridged_auth0_pipeline.auth0 import Auth0Error
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT, METHODS
-from bridged_auth0_pipeline.config.settings import FREQUENCY_CRONS, INCLUDE_METADATA, SettingsError, SyncSettings
+from bridged_auth0_pipeline.config.settings import (DATA_OBJECTS, DEFAULT_DATA_OBJECTS, FREQUENCY_CRONS, INCLUDE_METADATA,
+                                                    SettingsError, SyncSettings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     settings = commands.add_parser("settings", help="show or change a tenant's sync settings")
     settings.add_argument("key")
     settings.add_argument("--frequency", choices=tuple(FREQUENCY_CRONS))
-    settings.add_argument("--data-objects", help="comma-separated subset of users,user_metadata,logins")
+    settings.add_argument("--data-objects", help=f"comma-separated subset of {','.join(DATA_OBJECTS)} "
+                                                     f"(default {','.join(DEFAULT_DATA_OBJECTS)})")
     settings.add_argument("--user-filter", help="all, active, or role:<name>[,<name>…]")
     settings.add_argument("--active-days", help="the window of the active filter, in days")
     settings.add_argument("--include-metadata", choices=tuple(INCLUDE_METADATA))

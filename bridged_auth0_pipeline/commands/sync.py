@@ -162,7 +162,7 @@ def sync_all(parallel: int) -> int:
         except SettingsError as exc:
             print(f"{key}: FAILED in 0.0 s (no run was created): {exc}", flush=True)
             return 2
-        outcome = follow_output(forked_runs.start(key), log_path(f"sync-{key}"), quiet=True)
+        outcome = follow_output(forked_runs.start(key, parallel), log_path(f"sync-{key}"), quiet=True)
         print(outcome_line(key, outcome, time.monotonic() - started, warehouse), flush=True)
         return outcome.returncode
 

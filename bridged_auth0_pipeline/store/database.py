@@ -1,5 +1,6 @@
 """The one way to open a tenant's DuckDB warehouse: its folder created, its schema current."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,19 @@ from bridged_auth0_pipeline.store.migrations import apply_migrations
 
 # What DuckDB may hold in memory; the Python process (Dagster, httpx, batches) adds ~300 MB.
 DUCKDB_MEMORY_LIMIT = "256MB"
+
+# DuckDB runs each query on as many threads as the machine has cores. When more runs share the cores
+# (`sync --all --parallel C`), a second thread per run adds coordination, not throughput: a 20k-user
+# full sync took 9.2 CPU-s on one thread and 9.7 on two, in the same wall (alone, 3 runs each).
+# None: DuckDB's own default.
+_threads: int | None = None
+
+
+def share_cores(concurrent_runs: int) -> None:
+    """Give this process's connections its share of the machine's cores, `concurrent_runs` sharing them."""
+    global _threads
+    _threads = max(1, (os.cpu_count() or 1) // max(1, concurrent_runs))
+
 
 # Warehouses this process has brought up to date: a run opens its file once per step, and checking
 # the migrations and both seeds took 30-40 ms each time.
@@ -33,6 +47,8 @@ def open_warehouse(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnect
             # full run peaked at 2.4 GB at 100k users and passed 6 GB at 1M. Bounded, it spills to
             # <database>.tmp instead (the loads in sql/loads are written to fit; see benchmarks/).
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+            if _threads is not None:
+                con.execute(f"SET threads = {_threads}")
             if path not in _migrated:
                 apply_migrations(con)
                 _migrated.add(path)

@@ -1,5 +1,6 @@
 """Create or migrate the warehouse schema: each sql/tables/NNN_*.sql runs once, recorded in
-auth0._schema_migrations, all in one transaction. The log event type and identity provider references are reseeded."""
+auth0._schema_migrations, all in one transaction. The reference tables (log event types, identity
+providers, method types) are reseeded from sql/seeds/."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
                 con.execute("INSERT INTO auth0._schema_migrations VALUES (?, now())", [name])
                 applied.append(name)
         for table, seed in (("auth0.log_event_types", "log_event_types.csv"),
-                            ("auth0.identity_providers", "identity_providers.csv")):
+                            ("auth0.identity_providers", "identity_providers.csv"),
+                            ("auth0.method_types", "method_types.csv")):
             _reseed(con, table, seed)
     return applied
 

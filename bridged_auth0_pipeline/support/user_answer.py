@@ -5,7 +5,7 @@ account with that address from /api/v2/users-by-email), its `identities` array e
 support agent, and the user's latest log events (/api/v2/users/{id}/logs) for how they last signed
 in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:
 auth0 → database, sms/email → passwordless (sql/seeds/identity_providers.csv), otherwise social or
-enterprise by isSocial; MFA is enrolled when the profile's `multifactor` lists a factor or the
+enterprise by isSocial (sql/seeds/method_types.csv); MFA is enrolled when the profile's `multifactor` lists a factor or the
 newest log event that is MFA evidence (sql/seeds/log_event_types.csv) proves an enrolled factor
 rather than its removal.
 
@@ -44,8 +44,8 @@ IDENTITY_PROVIDERS = "seeds/identity_providers.csv"
 # Log event type → category (login_success, …) and MFA evidence (enrolled, unenrolled), the table the
 # warehouse loads and the views read.
 LOG_EVENT_TYPES = "seeds/log_event_types.csv"
-# Method types a provider settles by itself; any other goes by the identity's isSocial.
-PROVIDER_METHOD_TYPES = {"database", "passwordless"}
+# Method type → whether the provider settles it or the identity's isSocial does, and its words.
+METHOD_TYPES = "seeds/method_types.csv"
 
 
 def _seed(path: str, key: str) -> dict[str, dict[str, str]]:
@@ -62,18 +62,19 @@ def log_event_types() -> dict[str, dict[str, str]]:
     return _seed(LOG_EVENT_TYPES, "code")
 
 
+@cache
+def method_types() -> dict[str, dict[str, str]]:
+    return _seed(METHOD_TYPES, "method_type")
+
+
 def _event_class(event: dict, column: str) -> str:
     """The event type's `category` or `mfa_evidence` in the seed ('' for an unknown type or no evidence)."""
     return log_event_types().get(event.get("type"), {}).get(column) or ""
 
 
-TYPE_WORDS = {"database": "database", "passwordless": "passwordless", "social": "social login",
-              "enterprise": "enterprise SSO"}
-
-
 def method_type(identity: dict) -> str | None:
     known = identity_providers().get(identity.get("provider"))
-    if known and known["method_type"] in PROVIDER_METHOD_TYPES:
+    if known and method_types().get(known["method_type"], {}).get("decided_by") == "provider":
         return known["method_type"]
     if identity.get("isSocial") is None:
         return None
@@ -124,7 +125,7 @@ def describe(user: dict, events: list[dict] | None = None, events_note: str | No
             same = next((m for m in methods if m["connection"] == event.get("connection")), None)
             provider = event.get("strategy") or (same or {}).get("provider")
             kind = str(event.get("strategy_type") or "").lower()
-            if kind not in TYPE_WORDS:
+            if kind not in method_types():
                 kind = (same or {}).get("type")
             last_login_method = {**_method(provider, event.get("connection"), kind), "at": event.get("date")}
         if mfa_event is None and _event_class(event, "mfa_evidence"):
@@ -180,7 +181,7 @@ def _when(value: str | None, now: datetime) -> str:
 
 
 def _method_text(method: dict) -> str:
-    kind = TYPE_WORDS.get(method["type"], "type unknown")
+    kind = method_types().get(method["type"], {}).get("words", "type unknown")
     return f"{method['label']} ({kind}, connection {method['connection']})"
 
 

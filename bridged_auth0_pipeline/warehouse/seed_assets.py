@@ -22,4 +22,10 @@ LOG_EVENT_TYPES = dg.AssetSpec(
     "for the loads, the views and `bridged-auth0 user`. Loaded from sql/seeds/log_event_types.csv whenever the "
     "warehouse is opened.",
 )
-SEED_SPECS = [IDENTITY_PROVIDERS, LOG_EVENT_TYPES]
+METHOD_TYPES = dg.AssetSpec(
+    ["auth0", "method_types"], group_name=WAREHOUSE_GROUP, kinds=SEED_KINDS, owners=OWNERS,
+    description="The four method types (database, passwordless, social, enterprise), whether an identity's "
+    "provider settles its type or Auth0's isSocial flag does, and the words a support agent reads: one table for "
+    "the views and `bridged-auth0 user`. Loaded from sql/seeds/method_types.csv whenever the warehouse is opened.",
+)
+SEED_SPECS = [IDENTITY_PROVIDERS, LOG_EVENT_TYPES, METHOD_TYPES]

@@ -45,7 +45,7 @@ class Warehouse:
         self.con = duckdb.connect(str(path))
         for migration in sorted(TABLES_DIR.glob("*.sql")):  # in order, as the migration runner applies them
             self.con.execute(read_sql(migration))
-        for table in ("identity_providers", "log_event_types"):  # as the migration runner seeds them
+        for table in ("identity_providers", "log_event_types", "method_types"):  # as the migration runner seeds them
             self.con.execute(f"INSERT INTO auth0.{table} SELECT * FROM read_csv(?, header = true, all_varchar = true)",
                              [str(SQL_ROOT / "seeds" / f"{table}.csv")])
         self.now = now

@@ -8,9 +8,10 @@ WITH thresholds AS (
     SELECT
         -- method types an identity's provider settles by itself (auth0.identity_providers: 'auth0',
         -- custom databases too → database; 'sms', 'email' → passwordless); other providers go by isSocial
-        ['database', 'passwordless'] AS provider_method_types,
+        list(method_type) FILTER (WHERE decided_by = 'provider') AS provider_method_types,
         -- the values Auth0 puts in a log event's strategy_type; anything else is not trusted
-        ['database', 'enterprise', 'passwordless', 'social'] AS known_method_types
+        list(method_type) AS known_method_types
+    FROM auth0.method_types
 ),
 
 live_users AS (

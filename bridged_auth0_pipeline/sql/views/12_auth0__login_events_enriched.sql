@@ -7,7 +7,8 @@ CREATE OR REPLACE VIEW auth0.login_events_enriched AS
 WITH thresholds AS (
     SELECT
         -- the values Auth0 puts in a log event's strategy_type; anything else is not trusted
-        ['database', 'enterprise', 'passwordless', 'social'] AS known_method_types
+        list(method_type) AS known_method_types
+    FROM auth0.method_types
 )
 
 SELECT

@@ -1,13 +1,13 @@
 """`bridged-auth0 user <user_id | email>`: "What is this user's authentication method?"
 
-The support agent's question "what is this user's authentication method?", answered live: the profile from /api/v2/users/{id} (or every
-account with that address from /api/v2/users-by-email), its `identities` array explained for a
-support agent, and the user's latest log events (/api/v2/users/{id}/logs) for how they last signed
+The support agent's question, answered live: the profile from /api/v2/users/{id} (or every account
+with that address from /api/v2/users-by-email), its `identities` array explained for a support
+agent, and the user's latest log events (/api/v2/users/{id}/logs) for how they last signed
 in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:
 auth0 → database, sms/email → passwordless (sql/seeds/identity_providers.csv), otherwise social or
-enterprise by isSocial (sql/seeds/method_types.csv); MFA is enrolled when the profile's `multifactor` lists a factor or the
-newest log event that is MFA evidence (sql/seeds/log_event_types.csv) proves an enrolled factor
-rather than its removal.
+enterprise by isSocial (sql/seeds/method_types.csv); MFA is enrolled when the profile's
+`multifactor` lists a factor or the newest log event that is MFA evidence
+(sql/seeds/log_event_types.csv) proves an enrolled factor rather than its removal.
 
 Exit codes: 0 answered, 1 no such user, 2 the identifier or the configuration is wrong (cli.py
 prints other Auth0 errors with exit 2). Nothing printed ever contains the client secret or a token.

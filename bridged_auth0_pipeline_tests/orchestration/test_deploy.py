@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 
 from bridged_auth0_pipeline.sandbox import Faults, SandboxTenant
 from bridged_auth0_pipeline_tests.helpers import REPO_ROOT, pipeline_process_env
+from bridged_auth0_pipeline_tests.orchestration.partitioned_assets import CHECK, loaded, planned_events, staged
 from bridged_auth0_pipeline_tests.postgres_fixtures import (  # noqa: F401 (fixtures)
     PostgresServer,
     postgres_db,
@@ -149,6 +150,30 @@ def test_a_run_keeps_its_postgres_connections_instead_of_one_per_statement(deplo
     assert result.success
     # ~35 events and run updates: Dagster's own classes opened one session for each (measured: 48).
     assert opened <= 3, f"{opened} new sessions for one small run"
+
+
+def test_a_planned_batch_that_fails_midway_leaves_nothing_for_dagsters_retry_to_double(deploy_instance, monkeypatch):
+    """A new run's planned events reach Postgres as one batch in one transaction: when one fails,
+    Dagster stores the batch again event by event, so a batch stored in part would be stored twice."""
+    from bridged_auth0_pipeline.orchestration.instance.postgres import PooledPostgresEventLogStorage
+
+    failures, batches = [], []
+    real_check_event = PooledPostgresEventLogStorage.store_asset_check_event
+    real_batch = PooledPostgresEventLogStorage.store_event_batch
+
+    def fails_once(self, event, event_id):
+        if not failures:  # the first check event: its planned one, in the batch
+            failures.append(event.dagster_event_type)
+            raise RuntimeError("connection reset")
+        return real_check_event(self, event, event_id)
+
+    monkeypatch.setattr(PooledPostgresEventLogStorage, "store_asset_check_event", fails_once)
+    monkeypatch.setattr(PooledPostgresEventLogStorage, "store_event_batch",
+                        lambda self, events: (batches.append(len(events)), real_batch(self, events))[1])
+    result = dg.materialize([staged, loaded], instance=deploy_instance, partition_key="acme")
+    assert result.success and failures and batches == [3]
+    assert len(planned_events(deploy_instance, result.run_id)) == 3  # two assets and a check, each once
+    assert len(deploy_instance.event_log_storage.get_asset_check_execution_history(CHECK, limit=5)) == 1
 
 
 def test_missing_connection_variable_fails_naming_it(tmp_path, monkeypatch, postgres_server, postgres_db):

@@ -10,6 +10,7 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from bridged_auth0_pipeline.orchestration.instance import sqlite as pooled
 from bridged_auth0_pipeline_tests.helpers import REPO_ROOT
+from bridged_auth0_pipeline_tests.orchestration.partitioned_assets import CHECK, loaded, planned_events, staged
 
 
 @dg.op
@@ -97,19 +98,6 @@ def test_without_a_base_dir_or_dagster_home_the_error_says_the_fix(monkeypatch):
         pooled.PooledSqliteEventLogStorage.from_config_value(None, {})
 
 
-tenants_like = dg.StaticPartitionsDefinition(["acme", "beta"])
-
-
-@dg.asset(partitions_def=tenants_like)
-def staged():
-    return 1
-
-
-@dg.asset(partitions_def=tenants_like, deps=[staged], check_specs=[dg.AssetCheckSpec("ok", asset="loaded")])
-def loaded():
-    yield dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=True)])
-
-
 def test_asset_runs_look_up_the_schema_once_per_process(home, sqlite_connects):
     """Dagster's class asks whether a table exists before asset events, each time on a new connection."""
     with dg.DagsterInstance.get() as instance:
@@ -121,12 +109,6 @@ def test_asset_runs_look_up_the_schema_once_per_process(home, sqlite_connects):
     assert len(event_log_connects) == 1, event_log_connects
 
 
-def _planned(instance, run_id):
-    return [entry.dagster_event.event_type for entry in instance.all_logs(run_id)
-            if entry.dagster_event and entry.dagster_event.event_type in
-            (dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)]
-
-
 def test_a_new_runs_planned_events_are_stored_as_one_batch(home, monkeypatch):
     batches = []
     real = pooled.PooledSqliteEventLogStorage.store_event_batch
@@ -136,11 +118,10 @@ def test_a_new_runs_planned_events_are_stored_as_one_batch(home, monkeypatch):
         result = dg.materialize([staged, loaded], instance=instance, partition_key="acme")
         assert result.success
         assert batches == [3]  # two assets and one check, planned
-        assert sorted(_planned(instance, result.run_id)) == sorted([dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED] * 2
+        assert sorted(planned_events(instance, result.run_id)) == sorted([dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED] * 2
                                                                    + [dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED])
         # Indexed as well: the check's planned execution is what the UI shows while the run is on.
-        assert instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(dg.AssetKey("loaded"), "ok"), limit=5)
+        assert instance.event_log_storage.get_asset_check_execution_history(CHECK, limit=5)
 
 
 def test_a_batch_that_fails_midway_stores_nothing_so_dagsters_retry_stores_each_event_once(home, monkeypatch):
@@ -158,7 +139,6 @@ def test_a_batch_that_fails_midway_stores_nothing_so_dagsters_retry_stores_each_
     with dg.DagsterInstance.get() as instance:
         result = dg.materialize([staged, loaded], instance=instance, partition_key="beta")
         assert result.success and failures
-        assert len(_planned(instance, result.run_id)) == 3  # not 4 or 5: nothing of the failed batch was kept
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(dg.AssetKey("loaded"), "ok"), limit=5)
+        assert len(planned_events(instance, result.run_id)) == 3  # 6 when a failed batch kept what it had stored
+        history = instance.event_log_storage.get_asset_check_execution_history(CHECK, limit=5)
         assert len(history) == 1

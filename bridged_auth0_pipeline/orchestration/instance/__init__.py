@@ -9,7 +9,6 @@ measured. Nothing here changes what is stored or where.
 import os
 
 # Dagster writes the events a new run plans (one per asset and check: 44 for auth0_sync) as one
-# batch, in one store_event_batch call, only when this is set. The SQLite storage here stores a batch
-# in one transaction per file; Dagster's PostgreSQL one stores such a mixed batch event by event, as
-# without it. A user's own setting wins.
+# batch, in one store_event_batch call, only when this is set. Both storages here store a batch in
+# one transaction (per file on SQLite). A user's own setting wins.
 os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")

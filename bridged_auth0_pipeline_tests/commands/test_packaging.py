@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,9 +15,22 @@ from bridged_auth0_pipeline_tests.helpers import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 
+def _clean_copy(destination):
+    """The files a clone would have (tracked, or new and not ignored), as they are now: setuptools
+    builds in the source tree's build/, where a file renamed since the last build would linger."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO_ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (REPO_ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, destination / name)
+    return destination
+
+
 def test_the_wheel_carries_the_sql_and_migrates_a_warehouse_from_outside_the_checkout(tmp_path):
+    source = _clean_copy(tmp_path / "source")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w",
-                            str(tmp_path / "dist"), str(REPO_ROOT)], capture_output=True, text=True, timeout=300)
+                            str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = (tmp_path / "dist").glob("bridged_auth0_pipeline-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

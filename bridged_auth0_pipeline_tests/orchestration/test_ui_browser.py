@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from bridged_auth0_pipeline.warehouse.metadata import column_descriptions
+from bridged_auth0_pipeline.warehouse.metadata import documented_columns
 from bridged_auth0_pipeline_tests.helpers import REPO_ROOT, query
 from bridged_auth0_pipeline_tests.orchestration.test_orchestration_cli import cli_env, graphql, serving
 
@@ -179,8 +179,7 @@ def test_lineage_reads_left_to_right_draws_every_asset_and_auth0_users_shows_row
         driver.save_screenshot(str(ARTIFACTS / "auth0_users.png"))
         assert f"Row count\n{users:,}" in text
         # The UI renders a description as Markdown: `code` spans lose their backticks.
-        descriptions = [meaning.replace("`", "") for (table, _), meaning in column_descriptions().items()
-                        if table == "auth0.users"]
+        descriptions = [column.description.replace("`", "") for column in documented_columns()["auth0.users"]]
         assert descriptions and [meaning for meaning in descriptions if meaning not in text] == []
 
         checks = graphql(base, USERS_CHECKS)["assetNodeOrError"]["assetChecksOrError"]["checks"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -72,7 +74,7 @@ def warehouse_rows(path: Path) -> dict[str, object]:
             (user_id, source, key, json.dumps(json.loads(value), sort_keys=True))
             for user_id, source, key, value in con.execute(f"SELECT user_id, source, key, value FROM auth0.user_metadata WHERE {live}").fetchall()
         }
-        memberships = set(con.execute(f"SELECT user_id, role_id, role_name FROM auth0.user_roles").fetchall())
+        memberships = set(con.execute("SELECT user_id, role_id, role_name FROM auth0.user_roles").fetchall())
         log_ids = [row[0] for row in con.execute("SELECT log_id FROM auth0.login_events ORDER BY log_id").fetchall()]
     return {"users": users, "deleted": deleted, "identities": identities, "metadata": metadata,
             "memberships": memberships, "log_ids": log_ids}
@@ -99,20 +101,62 @@ def _normalise(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def assert_no_idp_tokens(path: Path, tenant: SandboxTenant) -> int:
-    """No identity-provider token value from the tenant appears anywhere in the DuckDB file."""
-    data = path.read_bytes()
-    wal = path.with_name(path.name + ".wal")
-    if wal.exists():
-        data += wal.read_bytes()
-    tokens = {
+# Column types that cannot hold a token's text; every other column (VARCHAR, JSON, BLOB, lists,
+# structs, maps, enums) is cast to VARCHAR and searched.
+_NOT_TEXT = re.compile(
+    r"(BOOLEAN|U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\(.*\)|DATE|TIME.*|INTERVAL|UUID)")
+
+
+def secrets_in_warehouse(path: Path, secrets: Iterable[str]) -> tuple[dict[str, set[str]], int]:
+    """Which of `secrets` appear in which table of the DuckDB file, by SQL over every text-bearing
+    column of every table in every schema (the file's own bytes say nothing: DuckDB compresses
+    strings). Returns the hits by table and the number of columns searched."""
+    secrets = sorted(set(secrets))
+    assert secrets and all(secrets), "nothing to look for"
+    found: dict[str, set[str]] = {}
+    searched = 0
+    with duckdb.connect(str(path), read_only=True) as con:
+        columns: dict[tuple[str, str], list[str]] = {}
+        for schema, table, column, data_type in con.execute(
+                "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE database_name = current_database() AND NOT internal ORDER BY schema_name, table_name, column_index").fetchall():
+            if not _NOT_TEXT.fullmatch(data_type):
+                columns.setdefault((schema, table), []).append(column)
+        for (schema, table), names in columns.items():
+            # One text per row (all its text columns joined), crossed with the secrets: one pass per table.
+            row_text = "concat_ws(chr(31), " + ", ".join(f'"{name}"::VARCHAR' for name in names) + ")"
+            hits = {row[0] for row in con.execute(
+                f'SELECT DISTINCT s.secret FROM (SELECT {row_text} AS text FROM "{schema}"."{table}") AS t, '
+                f"(SELECT unnest(?::VARCHAR[]) AS secret) AS s WHERE contains(t.text, s.secret)", [secrets]).fetchall()}
+            if hits:
+                found[f"{schema}.{table}"] = hits
+            searched += len(names)
+    return found, searched
+
+
+def assert_no_secrets_in_warehouse(path: Path, secrets: Iterable[str]) -> int:
+    """None of `secrets` in any table of the warehouse; returns how many columns were searched."""
+    found, searched = secrets_in_warehouse(path, secrets)
+    assert searched, "the warehouse has no text column to search"
+    assert not found, "secrets found in the warehouse: " + "; ".join(
+        f"{table}: {len(hits)}, e.g. {sorted(hits)[0][:12]}…" for table, hits in sorted(found.items()))
+    return searched
+
+
+def idp_tokens(tenant: SandboxTenant) -> set[str]:
+    return {
         identity[key]
         for user in tenant.users.values()
         for identity in user.get("identities") or []
+        if isinstance(identity, dict)
         for key in IDP_TOKEN_KEYS
         if isinstance(identity.get(key), str)
     }
+
+
+def assert_no_idp_tokens(path: Path, tenant: SandboxTenant) -> int:
+    """No identity-provider token value from the tenant appears in any table of the warehouse."""
+    tokens = idp_tokens(tenant)
     assert tokens, "the tenant should carry identity-provider tokens for this check to mean anything"
-    leaked = [token for token in tokens if token.encode() in data]
-    assert not leaked, f"{len(leaked)} identity-provider tokens found in the warehouse file"
+    assert_no_secrets_in_warehouse(path, tokens)
     return len(tokens)

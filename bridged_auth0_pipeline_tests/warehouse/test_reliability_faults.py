@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import time
+import json
+from datetime import datetime
+from urllib.parse import urlsplit
 
 from bridged_auth0_pipeline.sandbox import Faults, SandboxTenant
 from bridged_auth0_pipeline_tests.helpers import query
@@ -42,44 +43,74 @@ def test_sync_is_exact_under_faults_and_reports_their_cost(sandbox_factory, pipe
     assert faulty_requests > clean_requests
 
 
+def _iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
 def test_users_changed_while_paging_are_never_skipped(sandbox_factory, pipeline_env, run_sync, warehouse_path):
+    """Between the incremental walk's third and fourth page, users it has passed, users still ahead
+    of it and users outside its window change, new users sign up and users are deleted: the same run
+    lands every one of those changes and every other user of the window; the next run the deletions."""
     tenant = SandboxTenant.generate(users=600, seed=22)
     server = sandbox_factory(tenant)
     pipeline_env(server)
     assert run_sync().success
     ids = sorted(tenant.users)
-    for user_id in ids[:500]:  # an incremental window of 500 users: ten pages to walk
+    for user_id in ids[:500]:  # an incremental window of 500 users: ten pages of 50 to walk
         tenant.update_user(user_id, nickname="first wave")
-    server.faults = Faults(latency_seconds=(0.05, 0.05))
-    stop = threading.Event()
-    created, deleted = [], []
+    window_start = min(_iso(tenant.users[user_id]["updated_at"]) for user_id in ids[:500])
+    served: list[str] = []  # the users on the walk's pages, in order
+    pages_after_change: list[int] = []
+    changed: dict[str, str] = {}
+    created: list[str] = []
+    deleted: list[str] = []
+    handle = server.handle
 
-    def mutate() -> None:
-        i = 0
-        while not stop.is_set() and i < 200:
-            tenant.update_user(ids[i], nickname=f"during the run {i}")  # moves ahead of the walk
-            if i % 10 == 0:
-                created.append(tenant.add_user({"email": f"during{i}@example.com"})["user_id"])
-            if i % 25 == 0:
-                tenant.delete_user(ids[550 + i // 25])
-                deleted.append(ids[550 + i // 25])
-            i += 1
-            time.sleep(0.005)
+    def handle_and_change_after_the_third_page(method, raw_path, headers, body):
+        outcome = handle(method, raw_path, headers, body)
+        url = urlsplit(raw_path)
+        if method != "GET" or url.path != "/api/v2/users" or outcome.status != 200:
+            return outcome
+        page = json.loads(outcome.body)
+        served.extend(user["user_id"] for user in (page if isinstance(page, list) else page["users"]))
+        if changed:
+            pages_after_change.append(len(page))
+        elif len(served) >= 150:  # the third page is computed, not yet sent: the walk waits for it
+            behind = [served[0], served[70], served[-1]]  # first, middle, the last one sent (the boundary)
+            ahead = [user_id for user_id in ids[:500] if user_id not in served][:3]
+            outside = [ids[520], ids[521]]  # not in the window until now
+            for user_id in behind + ahead + outside:
+                changed[user_id] = f"changed while paging {user_id}"
+                tenant.update_user(user_id, nickname=changed[user_id])
+            created.extend(tenant.add_user({"email": f"during{i}@example.com", "nickname": f"new {i}"})["user_id"]
+                           for i in range(3))
+            for user_id in [ids[540], ids[541], ahead[-1]]:
+                tenant.delete_user(user_id)
+                deleted.append(user_id)
+                changed.pop(user_id, None)
+        return outcome
 
-    mutator = threading.Thread(target=mutate)
-    mutator.start()
+    server.handle = handle_and_change_after_the_third_page
     try:
         assert run_sync().success
     finally:
-        stop.set()
-        mutator.join()
-    # No user that existed throughout the run is missing, and none is duplicated.
-    landed = [row[0] for row in query(warehouse_path, "SELECT user_id FROM auth0.users")]
-    assert len(landed) == len(set(landed))
-    assert set(ids) <= set(landed)
-    # What changed during the run is picked up by the next run at the latest.
-    server.faults = Faults()
-    assert run_sync().success
+        del server.handle
+    assert changed and pages_after_change, "the tenant changed between two pages of the walk, not after it"
+
+    landed = query(warehouse_path, "SELECT user_id, updated_at, nickname FROM auth0.users WHERE deleted_at IS NULL")
+    assert len(landed) == len({row[0] for row in landed}), "a user landed twice"
+    landed_now = {user_id: (updated_at, nickname) for user_id, updated_at, nickname in landed}
+    in_tenant = {user_id: (_iso(user["updated_at"]), user.get("nickname")) for user_id, user in tenant.users.items()}
+    assert set(changed) | set(created) <= set(in_tenant)
+    stale = {user_id: (landed_now.get(user_id), in_tenant[user_id]) for user_id in [*changed, *created]
+             if landed_now.get(user_id) != in_tenant[user_id]}
+    assert not stale, f"changes made during the walk missing from the same run: {stale}"
+    window = [user_id for user_id, (updated_at, _) in in_tenant.items() if updated_at >= window_start]
+    assert len(window) == 500 - 1 + 2 + 3  # the first wave less one deletion, the two outsiders, the sign-ups
+    skipped = [user_id for user_id in window if landed_now.get(user_id) != in_tenant[user_id]]
+    assert not skipped, f"{len(skipped)} users of the window missing or stale after the run, e.g. {skipped[:3]}"
+
+    assert run_sync().success  # the deletions (sdu events) land by the next run at the latest
     assert_warehouse_equals_tenant(warehouse_path, tenant, deleted=set(deleted))
 
 

@@ -112,14 +112,43 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
         if STAGED_CONNECTIONS in selected:
             run(STAGED_CONNECTIONS, organizations.extract_connections)
         _report_until_done(context.log, client, progress, list(futures.values()), sync.progress_every_seconds)
-        errors, done = [], {}
+        errors, done = {}, {}
         for key in (STAGED_LOGIN_EVENTS, STAGED_USERS, STAGED_ROLES, STAGED_ORGANIZATIONS, STAGED_CONNECTIONS):
             if key in futures:
                 try:
                     done[key] = futures[key].result()
                 except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others report
-                    errors.append(exc)
+                    errors[key] = exc
         for key, metadata in done.items():  # once every stream is done: the run's requests by endpoint are final
             yield dg.MaterializeResult(asset_key=key, metadata={**metadata, **requests_by_endpoint(client)})
         if errors:
-            raise errors[0]
+            _raise_failed(context.log, errors)
+
+
+def _raise_failed(log, errors: dict[dg.AssetKey, BaseException]) -> None:
+    """One failed stream's error is raised as it is. Several: each one's cause goes to the run's log
+    first. A stream that waits for this run's log events fails with their error: with one cause, it
+    is raised as it is; with several, an error that names the streams and ends with the first one's
+    cause, the one it is raised from."""
+    first = next(iter(errors.values()))
+    if len(errors) == 1:
+        raise first
+    failed_first: dict[int, str] = {}  # each cause: the first stream that failed with it
+    for key, exc in errors.items():
+        name = key.path[-1]
+        if id(exc) in failed_first:
+            log.error(f"{name} extraction stopped: it waits for {failed_first[id(exc)]}, which failed.")
+        else:
+            failed_first[id(exc)] = name
+            log.error(f"{name} extraction failed: {_cause(exc)}")
+    if len(failed_first) == 1 or not isinstance(first, Exception):  # an interrupt stays what it is
+        raise first
+    names = list(failed_first.values())
+    raise dg.Failure(
+        f"{len(names)} extraction streams failed ({', '.join(names)}; each one's cause is in the run's log). "
+        f"The first, {names[0]}: {_cause(first)}"
+    ) from first
+
+
+def _cause(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

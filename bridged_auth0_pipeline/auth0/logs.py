@@ -1,7 +1,7 @@
 """Where tenant log events are paginated: checkpoint paging from a log_id, no result cap.
 
-The first sync asks for the oldest retained event (search mode, sorted by date ascending) and
-continues from it with `from`/`take`. A `from` older than the tenant's retention is refused with
+The first sync asks for the oldest retained events (search mode, sorted by date ascending) and
+continues from the smallest log_id among them with `from`/`take` (ids follow write order, not date). A `from` older than the tenant's retention is refused with
 a 400: that is a gap in the history, raised as Auth0LogRetentionError for the caller to report.
 
 A long backlog is read in lanes, several checkpoint walks at once (`in_flight.py`): one search
@@ -46,7 +46,20 @@ def iter_log_pages(session: Auth0Session, after: str | None, *, take: int) -> It
     yield first
     if len(first) < take:
         return
-    cursor = first[-1]["log_id"]
+    if after is None:
+        # The oldest page is sorted by date, but ids follow the order Auth0 wrote the events in,
+        # which a delayed event breaks: walking on from the page's last event would skip the events
+        # written before it and dated after it. Walk on from the page's smallest id instead, and
+        # leave out the page's events that the walk meets again.
+        ids = {event["log_id"] for event in first}
+        pages = _walks_after(session, min(ids), first, headers, take)
+        yield from ([event for event in page if event.get("log_id") not in ids] for page in pages)
+    else:
+        yield from _walks_after(session, first[-1]["log_id"], first, headers, take)
+
+
+def _walks_after(session: Auth0Session, cursor: str, first: list[dict], headers, take: int) -> Iterator[list[dict]]:
+    """Every page after `cursor`: one checkpoint walk, or lanes when the backlog calls for them."""
     walks = walks_to_fill_the_bucket(session)
     days = _lane_start_days(first, _server_now(headers)) if walks > 1 else []
     starts = _first_log_ids_of(session, days, after=cursor, walks=walks)

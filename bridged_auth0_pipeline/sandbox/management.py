@@ -288,10 +288,16 @@ class ManagementApi:
         tenant = self.tenant
 
         def compute() -> list:
-            # The events are kept in log_id order, which is chronological: the first (or last)
-            # SEARCH_CAP matches are the answer, without collecting every match.
+            # The events are kept in log_id order. While that is also date order, the first (or
+            # last) SEARCH_CAP matches are the answer, without collecting every match; after a
+            # delayed event (tenant.log_dates_out_of_order) every match is sorted by date.
             with tenant.lock:
-                found = run_query(query, tenant.logs, tenant.log_index, limit=SEARCH_CAP, from_end=descending)
+                if not tenant.log_dates_out_of_order:
+                    found = run_query(query, tenant.logs, tenant.log_index, limit=SEARCH_CAP, from_end=descending)
+                else:
+                    found = sorted(run_query(query, tenant.logs, tenant.log_index),
+                                   key=lambda event: (str(event.get("date")), event["log_id"]))
+                    found = found[-SEARCH_CAP:] if descending else found[:SEARCH_CAP]
             return found[::-1] if descending else found
 
         events = self._cached(("logs", query_text or "", descending), tenant.logs_version,

@@ -54,7 +54,8 @@ def _connection_id(name: str) -> str:
 def log_id_for(stamp: str, seq: int) -> str:
     """Fixed-width numeric id: `900` + the canonical timestamp's digits + a sequence number.
 
-    Lexicographic order equals chronological order, as with Auth0's ids.
+    Lexicographic order is the order events were written in, as with Auth0's ids (a delayed
+    event's id sorts after events dated later: see `_push_log`).
     """
     digits = stamp[0:4] + stamp[5:7] + stamp[8:10] + stamp[11:13] + stamp[14:16] + stamp[17:19] \
         + stamp[20:23]
@@ -97,6 +98,9 @@ class SandboxTenant:
         self._log_ids: list[str] = []
         self._log_seq = 0
         self._last_log_ms = 0
+        #: True once an event was written after a later-dated one (a delayed event: Auth0 gives ids
+        #: in write order, so date order and log_id order then differ).
+        self.log_dates_out_of_order = False
         self._rng = random.Random(seed)
         self.user_index = UserIndexes()
         self.user_index.bind(self.users)
@@ -357,13 +361,17 @@ class SandboxTenant:
         return self._push_log(event, date_ms)
 
     def _push_log(self, event: dict, date_ms: int) -> dict:
-        """Give `event` the next log id (never older than the last one) and append it."""
+        """Give `event` the next log id (never older than the last one) and append it.
+
+        An event dated before the last one is a delayed event: it gets an id after the last one,
+        as Auth0 gives ids in the order events are written, not by their date."""
         if date_ms >= self._last_log_ms:
             self._last_log_ms = date_ms
             stamp = event["date"] if isinstance(event.get("date"), str) else iso_from_epoch_ms(
                 date_ms)
         else:
             stamp = iso_from_epoch_ms(self._last_log_ms)
+            self.log_dates_out_of_order = True
         self._log_seq += 1
         event["log_id"] = log_id_for(stamp, self._log_seq)
         # log_id first, like Auth0's field order in exports and responses.

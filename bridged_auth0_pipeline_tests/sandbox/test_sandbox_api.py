@@ -416,8 +416,12 @@ def test_log_date_range_search_matches_a_scan_also_after_an_out_of_order_date():
         day = tenant.logs[len(tenant.logs) // 2]["date"][:10]
         assert first_events(f"date:[{day} TO *]", "date:1") == [e["log_id"] for e in scan(day)[:5]]
         assert first_events(f"date:[* TO {day}}}", "date:-1") == [e["log_id"] for e in scan("", day)[-5:]][::-1]
-        old = tenant.add_log("s", date=tenant.logs[0]["date"])  # dated before every event already logged
-        assert first_events(f"date:[* TO {day}}}", "date:-1")[0] == old["log_id"]
+        # A delayed event: dated with the oldest, written last (so its log_id is the highest).
+        old = tenant.add_log("s", date=tenant.logs[0]["date"])
+        by_date = [e["log_id"] for e in sorted(scan("", day), key=lambda e: (e["date"], e["log_id"]))]
+        assert first_events(f"date:[* TO {day}}}", "date:1") == by_date[:5]
+        assert old["log_id"] in by_date[:5] and old["log_id"] == max(e["log_id"] for e in tenant.logs)
+        assert first_events(f"date:[* TO {day}}}", "date:-1") == by_date[-5:][::-1]
         assert old["log_id"] not in first_events(f"date:[{day} TO *]", "date:-1")
 
 

@@ -318,7 +318,7 @@ def test_403_insufficient_scope_names_the_scope(sandbox_factory, scopes, missing
         else:
             list(client.log_pages(None))
     assert error.value.scope == missing
-    assert f"No data returned (403 insufficient scope on GET /api/v2/" in str(error.value)
+    assert "No data returned (403 insufficient scope on GET /api/v2/" in str(error.value)
     assert f"grant {missing} to the application" in str(error.value)
 
 

@@ -108,12 +108,32 @@ def test_server_errors(small_tenant):
         assert statuses <= {500, 502, 503} and len(statuses) >= 2
 
 
-def test_latency(small_tenant):
-    with SandboxServer(small_tenant, faults=Faults(latency_seconds=(0.15, 0.15))) as server, \
-            management_client(server) as client:
-        started = time.monotonic()
+class SleepSpy:
+    """The `time` module as the sandbox server sees it, with every sleep recorded (and slept)."""
+
+    def __init__(self):
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        time.sleep(seconds)
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
+def test_latency(small_tenant, monkeypatch):
+    """The server holds each answer for the configured latency (what it slept, not the client's clock)."""
+    from bridged_auth0_pipeline.sandbox import server as server_module
+
+    spy = SleepSpy()
+    monkeypatch.setattr(server_module, "time", spy)
+    with SandboxServer(small_tenant) as server, management_client(server) as client:
         assert client.get("/api/v2/users").status_code == 200
-        assert time.monotonic() - started >= 0.15
+        assert spy.sleeps == [], "no latency configured, no wait"
+        server.faults = Faults(latency_seconds=(0.15, 0.15))
+        assert client.get("/api/v2/users").status_code == 200
+        assert spy.sleeps == [0.15]
 
 
 def test_dropped_connection(small_tenant):

@@ -19,6 +19,11 @@ MAX_PAGE_SIZE = 100
 _NEXT_LINK = re.compile(r'<[^>]*[?&]from=([^&>]+)[^>]*>\s*;\s*rel="?next"?')
 
 
+def reachable_by_paging(per_page: int) -> int:
+    """How many results page/per_page can reach under the cap: whole pages only (990 at 30 a page)."""
+    return SEARCH_RESULT_CAP // per_page * per_page
+
+
 def offset_pages(
     session: Auth0Session, path: str, params: dict[str, Any], per_page: int, items_key: str
 ) -> Iterator[tuple[list[dict], int | None]]:
@@ -30,7 +35,7 @@ def offset_pages(
         yield records, total
         page += 1
         seen = page * per_page
-        if len(records) < per_page or (total is not None and seen >= total) or (page + 1) * per_page > SEARCH_RESULT_CAP:
+        if len(records) < per_page or (total is not None and seen >= total) or seen >= reachable_by_paging(per_page):
             return
 
 

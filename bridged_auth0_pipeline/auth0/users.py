@@ -7,8 +7,9 @@ boundary timestamp. Because every request starts from a value and not an offset,
 while we page move *ahead* of the walk and are picked up, never skipped.
 
 Ties: when a whole page shares one timestamp T (a bulk import), the walk cannot advance, so T is
-paged on its own (`updated_at:[T TO T]`); if even that holds 1000 or more users, the users
-export job (a full snapshot, no cap) supplies the users at T. The walk then resumes after T.
+paged on its own (`updated_at:[T TO T]`); if even that holds more users than paging reaches
+(1000, or fewer when the page size does not divide 1000), the users export job (a full snapshot,
+no cap) supplies the users at T. The walk then resumes after T.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bridged_auth0_pipeline.auth0.pagination import SEARCH_RESULT_CAP, offset_pages
+from bridged_auth0_pipeline.auth0.pagination import SEARCH_RESULT_CAP, offset_pages, reachable_by_paging
 from bridged_auth0_pipeline.auth0.session import Auth0Session
 
 KEYSET_FIELDS = ("user_id", "updated_at")
@@ -84,7 +85,8 @@ def _users_at(
     params.pop("per_page")
     pages = offset_pages(session, "users", params, per_page, "users")
     first, total = next(pages)
-    if total is not None and total >= SEARCH_RESULT_CAP:
+    # A total at the cap may be more; one past whole pages (991 at 30 a page) cannot all be paged.
+    if total is not None and (total >= SEARCH_RESULT_CAP or total > reachable_by_paging(per_page)):
         source: Iterator[dict] = export_users_at(timestamp)
     else:
         source = (user for records in _chain_first(first, pages) for user in records)

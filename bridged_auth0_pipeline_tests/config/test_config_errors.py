@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pytest
 
+from bridged_auth0_pipeline.auth0 import Auth0ConfigError
 from bridged_auth0_pipeline.sandbox import SandboxTenant
 from bridged_auth0_pipeline_tests.helpers import query
 
@@ -58,9 +60,21 @@ def test_missing_scope_names_the_scope(sandbox_factory, pipeline_env, run_sync):
     assert "grant read:logs to the application" in failure_text(result)
 
 
-@pytest.mark.parametrize("missing", ["AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"])
-def test_missing_variables_are_named(synced, monkeypatch, run_sync, missing):
+@pytest.mark.parametrize(
+    ("missing", "error_type", "wording"),
+    [
+        # No domain: no tenant at all for the run (a Dagster Failure that names the variable).
+        ("AUTH0_DOMAIN", dg.Failure, "the environment's tenant `default` needs AUTH0_DOMAIN"),
+        ("AUTH0_CLIENT_ID", Auth0ConfigError, "AUTH0_CLIENT_ID is not set. Fix:"),
+        ("AUTH0_CLIENT_SECRET", Auth0ConfigError, "AUTH0_CLIENT_SECRET is not set. Fix:"),
+    ],
+)
+def test_missing_variables_are_named(synced, monkeypatch, run_sync, missing, error_type, wording):
+    """Said before any request: a missing secret is not sent as an empty one and reported as a 401."""
+    server, _ = synced
+    token_requests = server.token_requests()
     monkeypatch.delenv(missing)
-    with pytest.raises(Exception) as error:
+    with pytest.raises(error_type) as error:
         run_sync()
-    assert missing in str(error.value)
+    assert wording in str(error.value)
+    assert server.token_requests() == token_requests, "no token request reached the sandbox"

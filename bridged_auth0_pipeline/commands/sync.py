@@ -21,7 +21,7 @@ from bridged_auth0_pipeline.commands import forked_runs, process_groups
 from bridged_auth0_pipeline.commands.dagster_home import dagster_home_in
 from bridged_auth0_pipeline.commands.follow import Outcome, follow, follow_output, log_path
 from bridged_auth0_pipeline.commands.tenants import latest_runs
-from bridged_auth0_pipeline.config.settings import SettingsError, SyncSettings
+from bridged_auth0_pipeline.config.settings import EnvironmentTenant, SettingsError, SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
 
 DEMO_USERS = 1000
@@ -31,7 +31,7 @@ def sync_environment_tenant(settings: SyncSettings, sandbox_users: int) -> int:
     """Today's `make sync`: the AUTH0_* tenant, or the sandbox when AUTH0_DOMAIN is not set."""
     env = dict(os.environ)
     server = None
-    if not env.get("AUTH0_DOMAIN"):
+    if EnvironmentTenant.from_env(env).domain is None:
         server = start_demo_sandbox(env, sandbox_users)
         print(f"AUTH0_DOMAIN is not set: syncing the built-in sandbox tenant ({sandbox_users} users) at {server.base_url}")
     dagster = Path(sys.executable).with_name("dagster")

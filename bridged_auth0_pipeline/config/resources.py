@@ -1,7 +1,6 @@
 """The Dagster resource every asset uses: the run's tenant (settings, warehouse, Auth0 client)."""
 
 import logging
-import os
 from typing import Optional
 
 import dagster as dg
@@ -67,7 +66,7 @@ class TenantResource(dg.ConfigurableResource):
     def get_client(self) -> Auth0Client:
         """One client per run: the token is fetched once and reused by every asset."""
         if self._client is None:
-            if self.tenant.stored is None and not os.environ.get("AUTH0_DOMAIN", "").strip():
+            if self.tenant.stored is None and self.tenant.domain is None:
                 raise dg.Failure(
                     "No Auth0 tenant is configured for this run (the environment's tenant `default` needs AUTH0_DOMAIN). "
                     "Fix: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET where the daemon and runs start, "

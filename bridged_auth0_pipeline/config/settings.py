@@ -37,6 +37,22 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class EnvironmentTenant:
+    """The environment's tenant `default`: AUTH0_DOMAIN and AUTH0_CLIENT_ID, stripped, None when unset
+    or blank (a blank AUTH0_DOMAIN is no tenant: `sync` serves the sandbox). Not part of SyncSettings,
+    which travels serialized in the run config; the domain is validated where Auth0 is called
+    (auth0/connection.py), and AUTH0_CLIENT_SECRET is read only there, never here."""
+
+    domain: str | None = None
+    client_id: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "EnvironmentTenant":
+        get = _getter(os.environ if env is None else env)
+        return cls(get("AUTH0_DOMAIN"), get("AUTH0_CLIENT_ID"))
+
+
+@dataclass(frozen=True)
 class UserFilter:
     kind: str  # 'all' | 'active' | 'role'
     roles: tuple[str, ...] = ()

@@ -17,7 +17,7 @@ from bridged_auth0_pipeline.auth0.connection import Auth0Connection
 from bridged_auth0_pipeline.auth0.management_token import ManagementTokenSession, expired_message
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT, ConnectionRegistry, StoredConnection
 from bridged_auth0_pipeline.config.secrets import SecretBox
-from bridged_auth0_pipeline.config.settings import SyncSettings
+from bridged_auth0_pipeline.config.settings import EnvironmentTenant, SyncSettings
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ class Tenant:
         """An Auth0 client with this tenant's credentials (decrypted here, held only in memory).
         `interactive`: a person waits, so an unreachable host fails within seconds, named."""
         settings = self.settings
-        if self.stored is None:  # the environment's tenant: today's variables, read at run time
+        if self.stored is None:  # the environment's tenant: its secret is read here, at run time
             return Auth0Client.connect(
-                os.environ.get("AUTH0_DOMAIN"), os.environ.get("AUTH0_CLIENT_ID"), os.environ.get("AUTH0_CLIENT_SECRET"),
+                self.domain, self.client_id, os.environ.get("AUTH0_CLIENT_SECRET"),
                 audience=settings.audience, page_size=settings.page_size,
                 max_rate_limit_wait_seconds=settings.rate_limit_max_wait_seconds, interactive=interactive,
             )
@@ -74,15 +74,16 @@ class TenantDirectory:
 
     def __init__(self, settings: SyncSettings):
         self.settings = settings
+        self.environment = EnvironmentTenant.from_env()
         self.registry = ConnectionRegistry(settings.connections_path)
 
     def keys(self) -> list[str]:
-        env_tenant = [DEFAULT_TENANT] if os.environ.get("AUTH0_DOMAIN", "").strip() else []
+        env_tenant = [DEFAULT_TENANT] if self.environment.domain else []
         return env_tenant + self.registry.keys()
 
     def tenant(self, key: str) -> Tenant:
         if key == DEFAULT_TENANT:
-            return Tenant(DEFAULT_TENANT, self.settings, os.environ.get("AUTH0_DOMAIN"), os.environ.get("AUTH0_CLIENT_ID"))
+            return Tenant(DEFAULT_TENANT, self.settings, self.environment.domain, self.environment.client_id)
         return self.from_stored(self.registry.get(key))
 
     def from_stored(self, stored: StoredConnection) -> Tenant:

@@ -87,7 +87,7 @@ class Auth0Client:
         ):
             yield without_idp_tokens(user)
 
-    def export_user_lines(self, fields: list[str] | None) -> Iterator[bytes]:
+    def export_user_lines(self, fields: list[str] | None) -> exports.UsersExport:
         """A full snapshot through the users export job (one job instead of thousands of pages):
         NDJSON lines, IdP tokens removed, for DuckDB's JSON reader."""
         return exports.export_user_lines(self.session, fields or user_fields(include_metadata=True))

@@ -13,12 +13,14 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from datetime import datetime
 
 import httpx
 
 from bridged_auth0_pipeline.auth0.errors import Auth0ServerError
 from bridged_auth0_pipeline.auth0.records import line_without_idp_tokens
 from bridged_auth0_pipeline.auth0.session import Auth0Session
+from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp, server_time
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +34,36 @@ DOWNLOAD_ATTEMPTS = 4
 job_state_listener: ContextVar[Callable[[str, int | None], None] | None] = ContextVar("job_state_listener", default=None)
 
 
+class UsersExport(Iterator[bytes]):
+    """Every user of the tenant from a fresh export job (json format): one NDJSON line each, without
+    its newline and without identity-provider tokens. The job is created on the first `next()`.
+
+    `created_at` is then the job's creation time by Auth0's clock (the response's Date header when
+    the job does not say). Auth0 does not document the file as a picture of one moment, so a user
+    changed while the job ran may be in it as it was: a cursor taken after it must not pass this time.
+    """
+
+    def __init__(self, session: Auth0Session, fields: list[str], *, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS):
+        self.created_at: datetime | None = None
+        self._lines = self._read(session, fields, deadline_seconds)
+
+    def __next__(self) -> bytes:
+        return next(self._lines)
+
+    def _read(self, session: Auth0Session, fields: list[str], deadline_seconds: float) -> Iterator[bytes]:
+        job, headers = session.request_json(
+            "POST", "jobs/users-exports", json={"format": "json", "fields": [{"name": name} for name in fields]}
+        )
+        self.created_at = parse_timestamp(job.get("created_at")) or server_time(headers)
+        location = wait_for_export(session, job["id"], deadline_seconds)
+        for line in _stream_ndjson_gz(session, job["id"], location):
+            yield line_without_idp_tokens(line)
+
+
 def export_user_lines(
     session: Auth0Session, fields: list[str], *, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
-) -> Iterator[bytes]:
-    """Yield every user of the tenant from a fresh export job (json format): one NDJSON line each,
-    without its newline and without identity-provider tokens."""
-    job, _ = session.request_json(
-        "POST", "jobs/users-exports", json={"format": "json", "fields": [{"name": name} for name in fields]}
-    )
-    location = wait_for_export(session, job["id"], deadline_seconds)
-    for line in _stream_ndjson_gz(session, job["id"], location):
-        yield line_without_idp_tokens(line)
+) -> UsersExport:
+    return UsersExport(session, fields, deadline_seconds=deadline_seconds)
 
 
 def wait_for_export(session: Auth0Session, job_id: str, deadline_seconds: float) -> str:

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from bridged_auth0_pipeline.auth0.errors import Auth0BadRequestError, Auth0LogRetentionError, Auth0NotFoundError
 from bridged_auth0_pipeline.auth0.in_flight import interleave, walks_to_fill_the_bucket
 from bridged_auth0_pipeline.auth0.pagination import link_next_from
 from bridged_auth0_pipeline.auth0.session import Auth0Session
-from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
+from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp, server_time
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def iter_log_pages(session: Auth0Session, after: str | None, *, take: int) -> It
 def _walks_after(session: Auth0Session, cursor: str, first: list[dict], headers, take: int) -> Iterator[list[dict]]:
     """Every page after `cursor`: one checkpoint walk, or lanes when the backlog calls for them."""
     walks = walks_to_fill_the_bucket(session)
-    days = _lane_start_days(first, _server_now(headers)) if walks > 1 else []
+    days = _lane_start_days(first, server_time(headers)) if walks > 1 else []
     starts = _first_log_ids_of(session, days, after=cursor, walks=walks)
     if not starts:
         yield from _walk(session, cursor, None, take)
@@ -147,11 +146,3 @@ def _first_log_ids_of(session: Auth0Session, days: list[str], *, after: str, wal
         log.warning("Log search refused the lane query (%s); reading the log backlog as one walk.", exc)
         return []
     return sorted(log_id for log_id in found if log_id > after)
-
-
-def _server_now(headers) -> datetime:
-    """Auth0's clock (the Date header) rather than ours; ours when the header is missing."""
-    try:
-        return parsedate_to_datetime(headers.get("date")).astimezone(timezone.utc)
-    except (TypeError, ValueError):
-        return datetime.now(timezone.utc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 
 def parse_timestamp(value) -> datetime | None:
@@ -14,3 +15,11 @@ def parse_timestamp(value) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def server_time(headers) -> datetime:
+    """Auth0's clock (the response's Date header) rather than ours; ours when the header is missing."""
+    try:
+        return parsedate_to_datetime(headers.get("date")).astimezone(timezone.utc)
+    except (TypeError, ValueError):
+        return datetime.now(timezone.utc)

@@ -32,6 +32,15 @@ def plan_users_extraction(state: StreamState, sync: SyncSettings, now: datetime)
     return "incremental", since.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"), "cursor"
 
 
+def cursor_after_full_snapshot(high_water: str | None, export_created_at: str | None) -> str | None:
+    """The file's newest updated_at, but not past the export job's creation: Auth0 does not document
+    the file as a picture of one moment, so a user changed while the job ran may be in it as it was,
+    with an older updated_at than users written later. The next run re-reads from the job's start."""
+    bounds = [(parse_timestamp(value), value) for value in (high_water, export_created_at)]
+    known = [(parsed, value) for parsed, value in bounds if parsed is not None]
+    return min(known)[1] if known else high_water
+
+
 DESCRIPTION = (
     "Auth0 user profiles (with metadata and identities, IdP tokens removed) as fetched by the last run: "
     "a full export snapshot or the users updated since the cursor."
@@ -55,6 +64,8 @@ def extract_users(log, client, con, sync: SyncSettings, spool: Path, progress: S
     with extraction_transaction(con, "users", mode) as extraction, progress.following_export_jobs():
         extraction.details = {"since": since, "why": why, "include_metadata": sync.include_metadata}
         stage_user_lines(con, progress.records_of(lines, "records", then="reading them into DuckDB"), extraction, spool)
+        if mode == "full" and lines.created_at is not None:
+            extraction.details["export_created_at"] = lines.created_at.isoformat(timespec="milliseconds")
     return {
         "dagster/row_count": extraction.records,
         "mode": mode,

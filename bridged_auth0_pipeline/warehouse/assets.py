@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from bridged_auth0_pipeline.extraction.users import cursor_after_full_snapshot
 from bridged_auth0_pipeline.extraction.assets import (STAGED_CONNECTIONS, STAGED_LOGIN_EVENTS, STAGED_ORGANIZATIONS,
                                                       STAGED_ROLES, STAGED_USERS)
 from bridged_auth0_pipeline.warehouse.organizations import (CLIENTS, CONNECTIONS, DESCRIPTIONS, ORGANIZATION_MEMBER_ROLES,
@@ -84,7 +85,8 @@ def _load_users(con, tenant: Tenant, synced_at: datetime) -> dict[dg.AssetKey, d
         _require_roles_exist(con, user_filter.roles, tenant.setting("--user-filter", "BRIDGED_USER_FILTER"))
     previous = read_state(con, "users")
     full = extraction.mode == "full"
-    cursor = extraction.high_water if full else max(filter(None, [previous.cursor, extraction.high_water]), default=None)
+    cursor = (cursor_after_full_snapshot(extraction.high_water, extraction.details.get("export_created_at")) if full
+              else max(filter(None, [previous.cursor, extraction.high_water]), default=None))
     execute_load(con, "loads/users.sql", synced_at=synced_at, variables={
         "full_snapshot": full,
         "user_filter": user_filter.kind,

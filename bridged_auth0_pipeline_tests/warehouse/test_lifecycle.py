@@ -9,6 +9,8 @@ tenant: live users, identities, metadata rows, role memberships, and the views b
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 
@@ -157,6 +159,17 @@ def test_every_other_change_lands_at_the_next_incremental_run(sandbox_factory, p
     assert writes[1]["request"]["body"] == {"user_metadata": {"drop": None}}
 
 
+def at_the_next_export_snapshot(tenant: SandboxTenant, take: Callable[[Callable[[], list[dict]]], list[dict]]) -> None:
+    """The next export job's file (taken when the job completes) comes from `take(snapshot_users)`."""
+    snapshot_users = tenant.snapshot_users
+
+    def once() -> list[dict]:
+        tenant.snapshot_users = snapshot_users
+        return take(snapshot_users)
+
+    tenant.snapshot_users = once
+
+
 def test_a_user_deleted_while_the_export_job_runs(sandbox_factory, pipeline_env, run_sync, warehouse_path):
     """One user is deleted before the export snapshot is taken, one right after (in the file, gone in
     the tenant): the full run and the next incremental run leave neither live."""
@@ -164,17 +177,15 @@ def test_a_user_deleted_while_the_export_job_runs(sandbox_factory, pipeline_env,
     server = sandbox_factory(tenant, scopes=WRITE_SCOPES)
     pipeline_env(server)
     before_snapshot, after_snapshot = sorted(tenant.users)[10:12]
-    take_snapshot = tenant.snapshot_users
     admin = management_writer(server)
 
-    def snapshot_between_deletions() -> list[dict]:
-        tenant.snapshot_users = take_snapshot  # once
+    def snapshot_between_deletions(take_snapshot) -> list[dict]:
         ok(admin.delete(f"/api/v2/users/{before_snapshot}"))
         users = take_snapshot()
         ok(admin.delete(f"/api/v2/users/{after_snapshot}"))
         return users
 
-    tenant.snapshot_users = snapshot_between_deletions
+    at_the_next_export_snapshot(tenant, snapshot_between_deletions)
     with admin:
         assert run_sync().success
     assert before_snapshot not in tenant.users and after_snapshot not in tenant.users, "the hook ran"
@@ -185,3 +196,37 @@ def test_a_user_deleted_while_the_export_job_runs(sandbox_factory, pipeline_env,
     assert before_snapshot not in rows["users"] and after_snapshot not in rows["users"]
     assert query(warehouse_path, "SELECT count(*) FROM auth0.users WHERE user_id = ?", [before_snapshot]) == [(0,)]
     assert after_snapshot in rows["deleted"], "in the export file, then its sdu event marks it deleted"
+
+
+def test_a_user_changed_while_the_export_job_runs_is_read_again_by_the_next_run(
+    sandbox_factory, pipeline_env, run_sync, warehouse_path
+):
+    """Auth0 does not document the export file as a picture of one moment. Here the job writes one
+    user before it changes and another after a later change: the file's newest updated_at is past
+    the first change, so the next run must start from the job's creation, not from the file."""
+    tenant = SandboxTenant.generate(users=300, seed=17)
+    now = [tenant.now()]
+    tenant.clock = lambda: now[0]
+    server = sandbox_factory(tenant, scopes=WRITE_SCOPES)
+    pipeline_env(server)
+    early, late = sorted(tenant.users)[20:22]
+    admin = management_writer(server)
+
+    def written_while_users_change(take_snapshot) -> list[dict]:
+        as_written = {user["user_id"]: user for user in take_snapshot()}  # `early` is written now
+        for user_id, plan in ((early, "pro"), (late, "team")):
+            now[0] += timedelta(seconds=60)
+            ok(admin.patch(f"/api/v2/users/{user_id}", json={"user_metadata": {"plan": plan}}))
+        return [as_written[user["user_id"]] if user["user_id"] == early else user for user in take_snapshot()]
+
+    at_the_next_export_snapshot(tenant, written_while_users_change)
+    with admin:
+        assert run_sync().success
+    assert tenant.users[early]["user_metadata"]["plan"] == "pro", "the hook ran"
+    stale = query(warehouse_path, "SELECT user_metadata->>'plan' FROM auth0.users WHERE user_id = ?", [early])
+    assert stale != [("pro",)], "the file held the user as it was before the change"
+
+    assert run_sync().success
+    assert users_extraction_mode(warehouse_path) == "incremental"
+    assert_warehouse_equals_tenant(warehouse_path, tenant)
+    assert query(warehouse_path, "SELECT user_metadata->>'plan' FROM auth0.users WHERE user_id = ?", [early]) == [("pro",)]

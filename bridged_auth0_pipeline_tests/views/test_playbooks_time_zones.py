@@ -6,9 +6,11 @@ for 30 days") are counted in 24-hour periods back from now. `to_days(n)` would i
 calendar days in the session time zone: across a daylight-saving change a "30-day" window is then
 30 days ± 1 hour, and a WhatsApp batch or a segment would depend on who ran the query.
 
-Rows sit 30 minutes inside and outside each window boundary, then each view is read under UTC and
-under every time zone of a list that has a daylight-saving change inside the windows today (which
-zones those are depends on the date, so the zones are picked at run time).
+Rows sit 30 minutes inside and outside each window boundary, then each view is read under UTC, under
+the two fixed zones farthest from it (UTC+14 and UTC-12: local and UTC time differ, and so do their
+calendar days, every day of the year) and under every time zone of a list that has a daylight-saving
+change inside the windows today (which zones those are depends on the date, so they are picked at
+run time, and on some dates there are none).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ CANDIDATE_ZONES = [
     "Europe/London", "Europe/Berlin", "Europe/Chisinau", "Africa/Casablanca", "Asia/Jerusalem",
     "Australia/Sydney", "Australia/Lord_Howe", "Pacific/Auckland", "Pacific/Chatham",
 ]
+# Read whatever the date. POSIX names: Etc/GMT-14 is UTC+14 (Kiribati's offset), Etc/GMT+12 is UTC-12.
+FIXED_ZONES = ["Etc/GMT-14", "Etc/GMT+12"]
 LONGEST_WINDOW = timedelta(days=91)
 EDGE = timedelta(minutes=30)
 
@@ -131,9 +135,12 @@ def read(con: duckdb.DuckDBPyConnection, zone: str) -> tuple[dict, dict]:
 def test_windows_do_not_depend_on_the_session_time_zone(warehouse):
     now = datetime.now(timezone.utc)
     build(warehouse, now)
-    zones = ["UTC", *zones_with_a_dst_change_since(now - LONGEST_WINDOW, now)]
+    zones = ["UTC", *FIXED_ZONES, *zones_with_a_dst_change_since(now - LONGEST_WINDOW, now)]
+    offsets = set()
     for zone in zones:
         assert read(warehouse, zone) == (NURTURE, ACTIVATION), f"session time zone {zone}"
+        offsets.add(warehouse.execute("SELECT utc_offset FROM pg_timezone_names() WHERE name = current_setting('TimeZone')").fetchone()[0])
+    assert len(offsets) >= 3, f"the views were read under {sorted(offsets)} only"
 
 
 # Calendar arithmetic on a TIMESTAMPTZ follows the session time zone: to_days(n), INTERVAL n DAY,

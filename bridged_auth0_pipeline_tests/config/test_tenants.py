@@ -7,6 +7,7 @@ their own settings; the registry takes a writer beside readers in other processe
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
@@ -487,7 +488,18 @@ def test_jitter_spreads_tenants_over_ten_minutes_and_keeps_default_exact():
         counts[jitter_minutes(f"customer-{i}")] += 1
     assert jitter_minutes("default") == 0
     assert min(counts) >= 30, counts  # 500 hourly tenants: no minute holds more than a fair share plus noise
-    assert jitter_minutes("acme") == jitter_minutes("acme"), "derived from the key, stable across processes"
+    # Derived from the key alone: the daemon, the UI and each run are separate processes with their own
+    # string-hash seeds, and must all agree on a tenant's minute. Fixed values (the key's SHA-256) here,
+    # and the same 100 keys in two processes with other PYTHONHASHSEEDs.
+    assert [jitter_minutes(key) for key in ("acme", "globex", "initech")] == [7, 5, 8]
+    keys = [f"customer-{i}" for i in range(100)]
+    here = [jitter_minutes(key) for key in keys]
+    code = ("import json, sys; from bridged_auth0_pipeline.orchestration.schedules import jitter_minutes; "
+            "print(json.dumps([jitter_minutes(key) for key in json.loads(sys.argv[1])]))")
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code, json.dumps(keys)], env={**os.environ, "PYTHONHASHSEED": seed},
+                             cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+        assert json.loads(out) == here, f"PYTHONHASHSEED={seed}"
 
 
 def test_settings_errors_name_the_cli_flag():

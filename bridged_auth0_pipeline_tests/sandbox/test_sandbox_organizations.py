@@ -90,8 +90,16 @@ def test_without_the_scope_the_reads_are_refused_with_its_name(tenant):
         for path, scope in (("/api/v2/connections", "read:connections"), ("/api/v2/clients", "read:clients")):
             answer = client.get(path)
             assert answer.status_code == 403 and scope in answer.json()["message"]
-        no_keys = client.get("/api/v2/clients")
-        assert no_keys.status_code == 403
+
+
+def test_clients_without_read_client_keys_come_without_secrets_or_keys(tenant):
+    with SandboxServer(tenant, scopes=("read:users", "read:clients")) as server, management_client(server) as client:
+        answer = client.get("/api/v2/clients", params={"take": 50})
+        assert answer.status_code == 200
+        clients = answer.json()["clients"]
+        assert {c["client_id"] for c in clients} == set(tenant.clients)
+        assert all(c["name"] for c in clients)
+        assert not [c["client_id"] for c in clients if {"client_secret", "signing_keys"} & c.keys()]
 
 
 def test_organization_changes_are_logged_as_sapi_on_the_organizations_path():

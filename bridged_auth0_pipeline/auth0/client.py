@@ -12,7 +12,7 @@ from bridged_auth0_pipeline.auth0.connection import Auth0Connection
 from bridged_auth0_pipeline.auth0.errors import Auth0ConfigError
 from bridged_auth0_pipeline.auth0.pagination import MAX_PAGE_SIZE, offset_pages
 from bridged_auth0_pipeline.auth0.records import user_fields, without_idp_tokens
-from bridged_auth0_pipeline.auth0.session import Auth0Session
+from bridged_auth0_pipeline.auth0.session import DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS, Auth0Session
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Auth0Client:
         *,
         audience: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
-        max_rate_limit_wait_seconds: float = 300.0,
+        max_rate_limit_wait_seconds: float = DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS,
         interactive: bool = False,
     ) -> "Auth0Client":
         connection = Auth0Connection.from_settings(domain, audience)

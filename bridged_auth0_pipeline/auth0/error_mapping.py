@@ -14,6 +14,7 @@ from bridged_auth0_pipeline.auth0.errors import (
     CONNECTED_CREDENTIALS,
     DASHBOARD_APP,
     DASHBOARD_GRANTS,
+    SCOPES_TO_GRANT,
     Auth0AudienceError,
     Auth0AuthenticationError,
     Auth0AuthorizationError,
@@ -54,8 +55,7 @@ def token_error(response: httpx.Response, audience: str) -> Auth0Error:
     if "client-grant" in description or "not authorized to access" in description:
         return Auth0AuthorizationError(
             f"Token generation failed ({status}): the application is not authorized for the Management "
-            f"API ({description!r}). Fix: authorize it in {DASHBOARD_GRANTS} with the scopes "
-            "read:users, read:user_idp_tokens, read:logs, read:roles."
+            f"API ({description!r}). Fix: authorize it in {DASHBOARD_GRANTS} with the scopes {SCOPES_TO_GRANT}."
         )
     if status == 401 or body.get("error") in ("access_denied", "invalid_client", "unauthorized_client"):
         return Auth0AuthenticationError(

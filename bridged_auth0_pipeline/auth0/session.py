@@ -27,6 +27,8 @@ from bridged_auth0_pipeline.auth0.rate_limit import RateLimitPacer, bucket_key
 
 log = logging.getLogger(__name__)
 
+# How long one sync may wait on 429s before failing (BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS' default).
+DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS = 300.0
 MAX_TRANSIENT_RETRIES = 6
 TRANSIENT_BACKOFF_CAP_SECONDS = 8.0
 RETRYABLE_STATUS = {500, 502, 503, 504}
@@ -100,7 +102,7 @@ class Auth0Session:
         client_id: str,
         client_secret: str,
         *,
-        max_rate_limit_wait_seconds: float = 300.0,
+        max_rate_limit_wait_seconds: float = DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS,
         timeout: httpx.Timeout | None = None,
         transport: httpx.BaseTransport | None = None,
         interactive: bool = False,

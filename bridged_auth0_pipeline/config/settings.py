@@ -16,10 +16,17 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 
+from bridged_auth0_pipeline.auth0.client import DEFAULT_PAGE_SIZE
+from bridged_auth0_pipeline.auth0.pagination import MAX_PAGE_SIZE
+from bridged_auth0_pipeline.auth0.session import DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS
+
 FREQUENCY_CRONS = {"daily": "0 3 * * *", "hourly": "0 * * * *", "weekly": "0 3 * * 1"}
 DATA_OBJECTS = ("users", "user_metadata", "logins", "organizations")
 # What a sync reads when BRIDGED_DATA_OBJECTS is unset: organizations need extra scopes, so they are opt-in.
 DEFAULT_DATA_OBJECTS = ("users", "user_metadata", "logins")
+# Data objects that are read only with another, and why.
+NEEDS = {"user_metadata": ("users", "metadata is read from the user profiles"),
+         "organizations": ("users", "members are users")}
 INCLUDE_METADATA = {"yes": True, "no": False}
 # A tenant's choices: the name each has in a stored connection, and the variable that sets it for
 # the environment's tenant (error messages name the variable, or the CLI flag that set it).
@@ -63,14 +70,16 @@ class UserFilter:
 
 @dataclass(frozen=True)
 class SyncSettings:
+    """Each field's default is the setting's default: from_env and with_choices take them from here."""
+
     sync_frequency: str = "daily"
     data_objects: tuple[str, ...] = DEFAULT_DATA_OBJECTS
     user_filter: UserFilter = UserFilter("all")
     include_metadata: bool = True
     active_days: int = 30
     duckdb_path: str = "data/warehouse.duckdb"
-    page_size: int = 50
-    rate_limit_max_wait_seconds: float = 300.0
+    page_size: int = DEFAULT_PAGE_SIZE
+    rate_limit_max_wait_seconds: float = DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS
     max_reruns: int = 3
     full_sync_every_days: int = 7
     progress_every_seconds: float = 5.0
@@ -86,16 +95,19 @@ class SyncSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "SyncSettings":
         env = os.environ if env is None else env
         get = _getter(env)
+        default = cls()
         deployment = cls(
-            duckdb_path=get("BRIDGED_DUCKDB_PATH") or "data/warehouse.duckdb",
-            page_size=_number(get, "BRIDGED_PAGE_SIZE", int, 50, 1, 100),
-            rate_limit_max_wait_seconds=_number(get, "BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS", float, 300.0, 0, 86400),
-            max_reruns=_number(get, "BRIDGED_RATE_LIMIT_MAX_RERUNS", int, 3, 0, 100),
-            full_sync_every_days=_number(get, "BRIDGED_FULL_SYNC_EVERY_DAYS", int, 7, 1, 365),
-            progress_every_seconds=_number(get, "BRIDGED_PROGRESS_EVERY_SECONDS", float, 5.0, 0.1, 3600),
+            duckdb_path=get("BRIDGED_DUCKDB_PATH") or default.duckdb_path,
+            page_size=_number(get, "BRIDGED_PAGE_SIZE", int, default.page_size, 1, MAX_PAGE_SIZE),
+            rate_limit_max_wait_seconds=_number(get, "BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS", float,
+                                                default.rate_limit_max_wait_seconds, 0, 86400),
+            max_reruns=_number(get, "BRIDGED_RATE_LIMIT_MAX_RERUNS", int, default.max_reruns, 0, 100),
+            full_sync_every_days=_number(get, "BRIDGED_FULL_SYNC_EVERY_DAYS", int, default.full_sync_every_days, 1, 365),
+            progress_every_seconds=_number(get, "BRIDGED_PROGRESS_EVERY_SECONDS", float, default.progress_every_seconds,
+                                           0.1, 3600),
             audience=get("AUTH0_AUDIENCE"),
-            connections_path=get("BRIDGED_CONNECTIONS_PATH") or "data/connections.db",
-            warehouse_dir=get("BRIDGED_WAREHOUSE_DIR") or "data/tenants",
+            connections_path=get("BRIDGED_CONNECTIONS_PATH") or default.connections_path,
+            warehouse_dir=get("BRIDGED_WAREHOUSE_DIR") or default.warehouse_dir,
         )
         return deployment.with_choices({name: env.get(variable) for name, variable in TENANT_CHOICES.items()})
 
@@ -104,13 +116,16 @@ class SyncSettings:
         the BRIDGED_* variables are; `label(variable)` names the setting in errors (a CLI flag)."""
         values = {TENANT_CHOICES[name]: value for name, value in choices.items() if name in TENANT_CHOICES}
         get = _getter(values, label)
+        default = type(self)()
+        text = default.choices()
         return replace(
             self,
-            sync_frequency=_choice(get, "BRIDGED_SYNC_FREQUENCY", tuple(FREQUENCY_CRONS)),
-            data_objects=_data_objects(get, "BRIDGED_DATA_OBJECTS"),
-            user_filter=_user_filter(get, "BRIDGED_USER_FILTER"),
-            include_metadata=INCLUDE_METADATA[_choice(get, "BRIDGED_INCLUDE_METADATA", tuple(INCLUDE_METADATA))],
-            active_days=_number(get, "BRIDGED_ACTIVE_DAYS", int, 30, 1, 3650),
+            sync_frequency=_choice(get, "BRIDGED_SYNC_FREQUENCY", tuple(FREQUENCY_CRONS), text["frequency"]),
+            data_objects=_data_objects(get, "BRIDGED_DATA_OBJECTS", default.data_objects),
+            user_filter=_user_filter(get, "BRIDGED_USER_FILTER", default.user_filter),
+            include_metadata=INCLUDE_METADATA[
+                _choice(get, "BRIDGED_INCLUDE_METADATA", tuple(INCLUDE_METADATA), text["include_metadata"])],
+            active_days=_number(get, "BRIDGED_ACTIVE_DAYS", int, default.active_days, 1, 3650),
         )
 
     def choices(self) -> dict[str, str]:
@@ -148,12 +163,12 @@ def _invalid(get, name: str, value: str, allowed: str) -> SettingsError:
     return SettingsError(f"{shown}={value!r} is not valid. Allowed values: {allowed}")
 
 
-def _choice(get, name: str, allowed: tuple[str, ...]) -> str:
+def _choice(get, name: str, allowed: tuple[str, ...], default: str) -> str:
     value = get(name)
     if value is None:
-        return allowed[0]
+        return default
     if value.lower() not in allowed:
-        raise _invalid(get, name, value, f"{', '.join(allowed)} (default {allowed[0]}).")
+        raise _invalid(get, name, value, f"{', '.join(allowed)} (default {default}).")
     return value.lower()
 
 
@@ -170,31 +185,28 @@ def _number(get, name: str, kind, default, low, high):
     return number
 
 
-def _data_objects(get, name: str) -> tuple[str, ...]:
+def _data_objects(get, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     value = get(name)
     if value is None:
-        return DEFAULT_DATA_OBJECTS
+        return default
     names = [part.strip().lower() for part in value.split(",") if part.strip()]
     unknown = [n for n in names if n not in DATA_OBJECTS]
     if not names or unknown:
-        raise _invalid(get, name, value, f"a non-empty comma-separated subset of {', '.join(DATA_OBJECTS)} (default {','.join(DEFAULT_DATA_OBJECTS)}).")
-    if "user_metadata" in names and "users" not in names:
-        raise SettingsError(
-            f"{get.label(name)}={value!r} is not valid: user_metadata needs users (metadata is read from the user "
-            "profiles). Allowed values: a subset of users, user_metadata, logins that includes users whenever it "
-            "includes user_metadata."
-        )
-    if "organizations" in names and "users" not in names:
-        raise SettingsError(
-            f"{get.label(name)}={value!r} is not valid: organizations needs users (members are users). "
-            f"Allowed values: a subset of {', '.join(DATA_OBJECTS)} that includes users whenever it includes organizations."
-        )
+        raise _invalid(get, name, value, f"a non-empty comma-separated subset of {', '.join(DATA_OBJECTS)} (default {','.join(default)}).")
+    for needing, (needed, why) in NEEDS.items():
+        if needing in names and needed not in names:
+            raise SettingsError(
+                f"{get.label(name)}={value!r} is not valid: {needing} needs {needed} ({why}). Allowed values: a subset of "
+                f"{', '.join(DATA_OBJECTS)} that includes {needed} whenever it includes {needing}."
+            )
     return tuple(n for n in DATA_OBJECTS if n in names)
 
 
-def _user_filter(get, name: str) -> UserFilter:
+def _user_filter(get, name: str, default: UserFilter) -> UserFilter:
     value = get(name)
-    if value is None or value.lower() == "all":
+    if value is None:
+        return default
+    if value.lower() == "all":
         return UserFilter("all")
     if value.lower() == "active":
         return UserFilter("active")
@@ -202,4 +214,4 @@ def _user_filter(get, name: str) -> UserFilter:
         roles = tuple(dict.fromkeys(part.strip() for part in value[5:].split(",") if part.strip()))
         if roles:
             return UserFilter("role", roles)
-    raise _invalid(get, name, value, "all, active, role:<name>[,<name>…] (e.g. role:admin,billing; default all).")
+    raise _invalid(get, name, value, f"all, active, role:<name>[,<name>…] (e.g. role:admin,billing; default {default}).")

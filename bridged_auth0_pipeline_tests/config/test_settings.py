@@ -57,3 +57,15 @@ def test_parsed_values():
     assert (defaults.data_objects, defaults.user_filter.kind, defaults.include_metadata, defaults.page_size) == (
         ("users", "user_metadata", "logins"), "all", True, 50
     )
+
+
+@pytest.mark.parametrize("value", ["user_metadata", "organizations,logins"])
+def test_a_data_object_without_the_one_it_needs_names_every_allowed_value(value):
+    with pytest.raises(SettingsError) as error:
+        SyncSettings.from_env({"BRIDGED_DATA_OBJECTS": value})
+    assert "Allowed values: a subset of users, user_metadata, logins, organizations that includes users" in str(error.value)
+
+
+def test_unset_settings_take_the_defaults_of_the_settings_type():
+    assert SyncSettings.from_env({}) == SyncSettings()
+    assert SyncSettings(active_days=90, sync_frequency="hourly").with_choices({}) == SyncSettings()

@@ -21,8 +21,10 @@ DASHBOARD_GRANTS = (
 _RESET_AT = re.compile(r"reset_at=(\S+?Z)")
 # The Management API scopes the pipeline reads with (the endpoints of client.py), in one place: what
 # every sync needs, what organizations need, and the optional ones (connections and clients: the sync
-# warns and goes on without them; stats: `connect` counts active users with it).
-REQUIRED_SCOPES = ("read:users", "read:user_idp_tokens", "read:logs", "read:roles")
+# warns and goes on without them; stats: `connect` counts active users with it). Not
+# read:user_idp_tokens: nothing uses identity-provider tokens, and that scope is what makes Auth0 send
+# them (records.py still drops any that come).
+REQUIRED_SCOPES = ("read:users", "read:logs", "read:roles")
 ORGANIZATION_SCOPES = ("read:organizations", "read:organization_members", "read:organization_member_roles")
 OPTIONAL_SCOPES = ("read:connections", "read:clients", "read:stats")
 SCOPES_TO_GRANT = (f"{', '.join(REQUIRED_SCOPES)} (with organizations in the data objects also "

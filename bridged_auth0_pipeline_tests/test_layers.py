@@ -20,14 +20,26 @@ STARTS_THE_SANDBOX = {"commands", "cli"}  # `sync`/`dev` without a tenant, `brid
 
 
 def _imports(path: Path) -> list[tuple[int, str, bool]]:
-    """(line, imported package of ours, at module level?) for every import in the file."""
+    """(line, imported package of ours, at module level?) for every import in the file; a relative
+    import is resolved against the file's own package (`from ..orchestration import x` in
+    extraction/users.py imports orchestration)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     top_level = {id(node) for node in tree.body}
+    relative = path.relative_to(PACKAGE)
+    # The file's package, dotted: its folder's (an __init__.py is its folder's package itself).
+    own_package = [NAME, *relative.parts[:-1]]
     found = []
     for node in ast.walk(tree):
         names = []
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names if node.module == NAME]
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                module = node.module
+            elif node.level - 1 < len(own_package):
+                module = ".".join(own_package[:len(own_package) - (node.level - 1)] + ([node.module] if node.module else []))
+            else:
+                raise AssertionError(f"{relative}:{node.lineno}: a relative import above the package")
+            if module:
+                names = [module] + [f"{module}.{alias.name}" for alias in node.names if module == NAME]
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         for name in names:

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from bridged_auth0_pipeline.auth0.errors import Auth0ConfigError
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+# A URL's userinfo (`user:password@`): everything of the authority up to its last @.
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@")
 
 
 def is_loopback(host: str) -> bool:
@@ -48,12 +50,20 @@ class Auth0Connection:
         return cls(base_url=base_url, audience=audience)
 
 
+def redacted(value: str) -> str:
+    """`value` as an error may echo it: a `user:password@` in it becomes `***@`, since errors reach
+    the console, the event log and the registry."""
+    return _USERINFO.sub(lambda match: f"{match.group(1) or ''}***@", value)
+
+
 def parse_domain(domain: str | None) -> str:
     """Accept `tenant.us.auth0.com`, `https://tenant.auth0.com/` or a custom domain.
 
     http:// is accepted only for loopback hosts (the sandbox and tests): a real tenant is TLS only.
+    No userinfo (`user:password@`): a domain never carries credentials, and errors echo it without them.
     """
     raw = (domain or "").strip()
+    shown = redacted(raw)
     if not raw:
         raise Auth0ConfigError(
             "AUTH0_DOMAIN is not set. Fix: set it to your tenant domain from the Auth0 Dashboard "
@@ -63,6 +73,12 @@ def parse_domain(domain: str | None) -> str:
     parts = urlsplit(raw if "://" in raw else f"https://{raw}")
     scheme, host = parts.scheme.lower(), (parts.hostname or "")
     example = "e.g. dev-abc123.us.auth0.com or https://dev-abc123.us.auth0.com/"
+    if "@" in parts.netloc:
+        raise Auth0ConfigError(
+            f"AUTH0_DOMAIN={shown!r} is not a valid Auth0 domain: it carries a user name or password before the "
+            "host, which a domain never does (the application's credentials are AUTH0_CLIENT_ID and "
+            f"AUTH0_CLIENT_SECRET). Fix: use the bare host, {example}."
+        )
     try:
         port = parts.port
     except ValueError:
@@ -74,13 +90,12 @@ def parse_domain(domain: str | None) -> str:
         or parts.path not in ("", "/")
         or parts.query
         or parts.fragment
-        or parts.username
         or not (_HOSTNAME.match(host) or is_loopback(host))
     ):
-        raise Auth0ConfigError(f"AUTH0_DOMAIN={raw!r} is not a valid Auth0 domain. Fix: use a bare host, {example}.")
+        raise Auth0ConfigError(f"AUTH0_DOMAIN={shown!r} is not a valid Auth0 domain. Fix: use a bare host, {example}.")
     if scheme == "http" and not is_loopback(host):
         raise Auth0ConfigError(
-            f"AUTH0_DOMAIN={raw!r} uses http:// for a non-loopback host; Auth0 is served over TLS only. "
+            f"AUTH0_DOMAIN={shown!r} uses http:// for a non-loopback host; Auth0 is served over TLS only. "
             f"Fix: use https://{host}/ (http:// is accepted only for 127.0.0.1, localhost and [::1])."
         )
     netloc = f"[{host}]" if ":" in host else host

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT
-from bridged_auth0_pipeline.config.resources import PARTITION_TAG, TENANT_TAG
+from bridged_auth0_pipeline.config.resources import PARTITION_TAG, TENANT_TAG, tenant_partitions
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.assets import (STAGED_CONNECTIONS, STAGED_LOGIN_EVENTS, STAGED_ORGANIZATIONS,
                                                       STAGED_ROLES, STAGED_USERS)
@@ -67,6 +67,10 @@ def build_sync_job(settings: SyncSettings) -> dg.UnresolvedAssetJobDefinition:
         selection=sync_selection(settings),
         description="Sync one Auth0 tenant (the run's partition) into its DuckDB warehouse: extraction → tables → views.",
         tags=tenant_tags(DEFAULT_TENANT),
+        # A run launched for a partition from the UI (launchpad, backfill) gets that tenant's tags too;
+        # without this it kept the job's `bridged/tenant: default` and escaped its tenant's queue limit.
+        config=dg.PartitionedConfig(partitions_def=tenant_partitions, run_config_for_partition_key_fn=lambda _: {},
+                                    tags_for_partition_key_fn=lambda key: {TENANT_TAG: key}),
         # The effective BRIDGED_* settings, shown on the job's page in the UI (none of them is secret).
         metadata=effective_settings(settings),
     )

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import dagster as dg
 from dagster import DagsterEventType, DagsterRunStatus
 
-from bridged_auth0_pipeline.config.resources import TENANT_TAG, TENANTS_PARTITION, tenant_partitions
+from bridged_auth0_pipeline.config.resources import PARTITION_TAG, TENANT_TAG, TENANTS_PARTITION, tenant_partitions
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
 from bridged_auth0_pipeline.orchestration.jobs import AUTH0_SYNC, sync_asset_keys, tenant_tags
@@ -103,8 +103,9 @@ def evaluate_rerun(context: dg.SensorEvaluationContext, settings: SyncSettings, 
     instance = context.instance
     max_reruns = settings.max_reruns
     runs = dg.RunsFilter(job_name=AUTH0_SYNC, tags={TENANT_TAG: key})
-    if instance.get_runs(dg.RunsFilter(job_name=AUTH0_SYNC, tags={TENANT_TAG: key}, statuses=IN_PROGRESS), limit=1):
-        return dg.SkipReason(f"{key}: an auth0_sync run is in progress; never start a second writer.")
+    # Any run of the tenant's partition writes its file: auth0_sync, or assets materialized from the UI.
+    if instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: key}, statuses=IN_PROGRESS), limit=1):
+        return dg.SkipReason(f"{key}: a run of this tenant is in progress; never start a second writer.")
     latest = instance.get_runs(runs, limit=1)
     if not latest or latest[0].status != DagsterRunStatus.FAILURE:
         return dg.SkipReason(f"{key}: the latest auth0_sync run did not fail.")

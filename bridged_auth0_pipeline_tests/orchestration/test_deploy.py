@@ -101,6 +101,7 @@ def test_instance_queues_runs_one_per_tenant(deploy_instance):
     queue = deploy_instance.get_concurrency_config().run_queue_config
     assert queue.max_concurrent_runs == 7  # from DAGSTER_MAX_CONCURRENT_RUNS
     assert {"key": TENANT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in queue.tag_concurrency_limits
+    assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in queue.tag_concurrency_limits
     assert deploy_instance.run_monitoring_enabled
     assert deploy_instance.run_monitoring_max_runtime_seconds > 0
     assert not deploy_instance.run_retries_enabled

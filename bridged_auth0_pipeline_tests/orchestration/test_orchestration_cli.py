@@ -169,7 +169,8 @@ def test_dagster_dev_loads_the_code_location_with_schedule_sensor_settings_and_i
     assert (home / "history").is_dir()
     assert instance["runQueuingSupported"]
     assert yaml.safe_load(instance["runQueueConfig"]["tagConcurrencyLimitsYaml"]) == [
-        {"key": "bridged/tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        {"key": "bridged/tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
     ]
     assert info["run_monitoring"]["enabled"] is True and info["run_retries"]["enabled"] is False
 

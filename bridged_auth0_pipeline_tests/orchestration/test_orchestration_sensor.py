@@ -191,24 +191,31 @@ def test_other_failures_are_left_alone(sandbox_factory, pipeline_env, run_sync, 
     assert f"default: run {failed.run_id} failed for another reason than Auth0RateLimitError" in skip.skip_message
 
 
-def test_never_starts_while_an_auth0_sync_run_is_in_progress(sandbox_factory, pipeline_env, run_sync, instance):
+def test_never_starts_while_a_run_of_the_tenant_is_in_progress(sandbox_factory, pipeline_env, run_sync, instance):
     server = sandbox_factory(SandboxTenant.generate(users=50, seed=24), faults=Faults(always_429=True, reset_in_seconds=1))
     pipeline_env(server, BRIDGED_RATE_LIMIT_MAX_WAIT_SECONDS="0")
     failed = run_sync(instance=instance, raise_on_error=False)
     sleep_until(reset_from(failed))
     assert isinstance(evaluate(instance), dg.RunRequest), "due for a re-run, but for the run in progress"
 
-    # e.g. the schedule's next run waiting in the queue, one that is running, one being canceled
-    for status in [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-                   DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]:
-        other = instance.add_run(
-            dg.DagsterRun(job_name=AUTH0_SYNC, run_id=str(uuid.uuid4()), status=status, tags=tenant_tags("default"),
-                          remote_job_origin=ORIGIN)
-        )
-        skip = evaluate(instance)
-        assert isinstance(skip, dg.SkipReason) and "in progress" in skip.skip_message, status
-        instance.delete_run(other.run_id)
-    assert isinstance(evaluate(instance), dg.RunRequest)
+    # e.g. the schedule's next run waiting in the queue, one that is running, one being canceled; or
+    # the tenant's assets materialized from the UI (another job, tagged with the partition only)
+    runs = [(AUTH0_SYNC, tenant_tags("default")), ("__ASSET_JOB", {"dagster/partition": "default"})]
+    for job_name, tags in runs:
+        for status in [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+                       DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]:
+            other = instance.add_run(
+                dg.DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()), status=status, tags=tags,
+                              remote_job_origin=ORIGIN)
+            )
+            skip = evaluate(instance)
+            assert isinstance(skip, dg.SkipReason) and "in progress" in skip.skip_message, (job_name, status)
+            instance.delete_run(other.run_id)
+    other_tenant = instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id=str(uuid.uuid4()),
+                                                  status=DagsterRunStatus.STARTED, tags={"dagster/partition": "acme"},
+                                                  remote_job_origin=ORIGIN))
+    assert isinstance(evaluate(instance), dg.RunRequest), "another tenant's run does not hold this one"
+    instance.delete_run(other_tenant.run_id)
 
 
 def test_an_older_failure_is_not_rerun_once_a_later_run_succeeded(sandbox_factory, pipeline_env, run_sync, warehouse_path, instance):

@@ -116,8 +116,9 @@ def dispatch(args: argparse.Namespace) -> int:
     from bridged_auth0_pipeline.config.tenants import TenantDirectory
     from bridged_auth0_pipeline.support.user_answer import answer_user
 
-    client = TenantDirectory(SyncSettings.from_env()).tenant(args.tenant).client(interactive=True)
-    return answer_user(args.user, client, as_json=args.json)
+    # answer_user rejects a malformed id before it opens `with client`: closed here either way.
+    with TenantDirectory(SyncSettings.from_env()).tenant(args.tenant).client(interactive=True) as client:
+        return answer_user(args.user, client, as_json=args.json)
 
 
 if __name__ == "__main__":

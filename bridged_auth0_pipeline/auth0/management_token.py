@@ -44,7 +44,11 @@ class ManagementTokenSession(Auth0Session):
 
     def __init__(self, connection: Auth0Connection, token: str, *, tenant: str, **kwargs):
         super().__init__(connection, "management-token", "management-token", **kwargs)
-        self._expires = token_expiry(token)
+        try:
+            self._expires = token_expiry(token)
+        except BaseException:  # not a JWT: the session's HTTP client, just opened, is closed again
+            self.close()
+            raise
         self._tenant = tenant
         self._token = Secret(token.strip())
         self._token_expires_at = time.monotonic() + (self._expires - datetime.now(timezone.utc)).total_seconds()

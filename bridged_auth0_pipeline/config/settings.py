@@ -37,6 +37,9 @@ TENANT_CHOICES = {
     "active_days": "BRIDGED_ACTIVE_DAYS",
     "include_metadata": "BRIDGED_INCLUDE_METADATA",
 }
+# By variable: the choice's name in a stored connection, and the flag of `bridged-auth0 settings KEY` that sets it.
+CHOICE_NAMES = {variable: name for name, variable in TENANT_CHOICES.items()}
+CHOICE_FLAGS = {variable: f"--{name.replace('_', '-')}" for name, variable in TENANT_CHOICES.items()}
 
 
 class SettingsError(ValueError):
@@ -111,11 +114,13 @@ class SyncSettings:
         )
         return deployment.with_choices({name: env.get(variable) for name, variable in TENANT_CHOICES.items()})
 
-    def with_choices(self, choices: Mapping[str, str | None], label: Callable[[str], str] = lambda v: v) -> "SyncSettings":
+    def with_choices(self, choices: Mapping[str, str | None], label: Callable[[str], str] = lambda v: v,
+                     fix: Callable[[str], str] | None = None) -> "SyncSettings":
         """These settings with a tenant's choices (unset ones take their defaults), validated as
-        the BRIDGED_* variables are; `label(variable)` names the setting in errors (a CLI flag)."""
+        the BRIDGED_* variables are; `label(variable)` names the setting in errors (a CLI flag) and
+        `fix(variable)`, when given, says how to change it."""
         values = {TENANT_CHOICES[name]: value for name, value in choices.items() if name in TENANT_CHOICES}
-        get = _getter(values, label)
+        get = _getter(values, label, fix)
         default = type(self)()
         text = default.choices()
         return replace(
@@ -149,18 +154,19 @@ class SyncSettings:
         return cls(**values)
 
 
-def _getter(values: Mapping[str, str | None], label: Callable[[str], str] = lambda v: v):
+def _getter(values: Mapping[str, str | None], label: Callable[[str], str] = lambda v: v,
+            fix: Callable[[str], str] | None = None):
     def get(name: str) -> str | None:
         value = values.get(name)
         return value.strip() if value is not None and value.strip() else None
 
-    get.label = label
+    get.label, get.fix = label, fix
     return get
 
 
-def _invalid(get, name: str, value: str, allowed: str) -> SettingsError:
-    shown = get.label(name) if hasattr(get, "label") else name
-    return SettingsError(f"{shown}={value!r} is not valid. Allowed values: {allowed}")
+def _invalid(get, name: str, value: str, allowed: str, why: str = "") -> SettingsError:
+    fix = f" Fix: {get.fix(name)}" if get.fix else ""
+    return SettingsError(f"{get.label(name)}={value!r} is not valid{why}. Allowed values: {allowed}{fix}")
 
 
 def _choice(get, name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -195,10 +201,8 @@ def _data_objects(get, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
         raise _invalid(get, name, value, f"a non-empty comma-separated subset of {', '.join(DATA_OBJECTS)} (default {','.join(default)}).")
     for needing, (needed, why) in NEEDS.items():
         if needing in names and needed not in names:
-            raise SettingsError(
-                f"{get.label(name)}={value!r} is not valid: {needing} needs {needed} ({why}). Allowed values: a subset of "
-                f"{', '.join(DATA_OBJECTS)} that includes {needed} whenever it includes {needing}."
-            )
+            raise _invalid(get, name, value, f"a subset of {', '.join(DATA_OBJECTS)} that includes {needed} whenever it "
+                           f"includes {needing}.", why=f": {needing} needs {needed} ({why})")
     return tuple(n for n in DATA_OBJECTS if n in names)
 
 

@@ -17,7 +17,7 @@ from bridged_auth0_pipeline.auth0.connection import Auth0Connection
 from bridged_auth0_pipeline.auth0.management_token import ManagementTokenSession, expired_message
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT, ConnectionRegistry, StoredConnection
 from bridged_auth0_pipeline.config.secrets import SecretBox
-from bridged_auth0_pipeline.config.settings import EnvironmentTenant, SyncSettings
+from bridged_auth0_pipeline.config.settings import CHOICE_FLAGS, CHOICE_NAMES, EnvironmentTenant, SyncSettings
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,15 @@ class TenantDirectory:
         return self.from_stored(self.registry.get(key))
 
     def from_stored(self, stored: StoredConnection) -> Tenant:
+        """A connected tenant; a stored choice the pipeline cannot use is named as this tenant's, with
+        the command that changes it."""
+        key = stored.key
+        chosen = self.settings.with_choices(
+            stored.settings, label=lambda variable: f"tenant {key}'s stored {CHOICE_NAMES[variable]}",
+            fix=lambda variable: f"`bridged-auth0 settings {key} {CHOICE_FLAGS[variable]} <value>`.",
+        )
         settings = replace(
-            self.settings.with_choices(stored.settings),
+            chosen,
             duckdb_path=str(Path(self.settings.warehouse_dir) / f"{stored.key}.duckdb"),
             audience=stored.audience,
         )

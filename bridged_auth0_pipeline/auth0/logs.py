@@ -79,7 +79,11 @@ def _walk(session: Auth0Session, after: str, stop_at: str | None, take: int) -> 
             yield page[: ids.index(stop_at) + 1]
             return
         yield page
-        if len(page) < take:
+        # Auth0 documents pages of "0-100 logs". The last lane ends on a short page: the head of a
+        # busy tenant's log may never give an empty one, and the next sync resumes from the cursor.
+        # A lane before another must reach its stop, as the cursor is the highest id of all lanes:
+        # a lane ended early would leave a gap for good. Only an empty page ends it.
+        if len(page) < take and (stop_at is None or not page):
             return
         after = link_next_from(headers.get("link")) or page[-1]["log_id"]
 

@@ -95,6 +95,9 @@ class SandboxTenant:
         #: A checkpoint `from` older than the retention: "reject" answers 400, "oldest" silently
         #: starts at the oldest retained event.
         self.expired_from: str = "reject"
+        #: Auth0 documents checkpoint pages of "0-100 logs": True answers at most half of `take`
+        #: while more events remain, so a client that takes a short page for the end is caught.
+        self.short_log_pages = False
         self._log_ids: list[str] = []
         self._log_seq = 0
         self._last_log_ms = 0
@@ -417,6 +420,8 @@ class SandboxTenant:
         with self.lock:
             self.enforce_retention()
             start = bisect_right(self._log_ids, from_id)
+            if self.short_log_pages:
+                take = max(1, take // 2)
             return self.logs[start:start + take]
 
     def get_log(self, log_id: str) -> dict | None:

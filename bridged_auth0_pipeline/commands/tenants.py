@@ -20,16 +20,8 @@ from bridged_auth0_pipeline.auth0.errors import Auth0AuthorizationError
 from bridged_auth0_pipeline.auth0.management_token import token_expiry
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT, StoredConnection, check_tenant_key
 from bridged_auth0_pipeline.config.secrets import SecretBox, generate_key
-from bridged_auth0_pipeline.config.settings import SettingsError, SyncSettings
+from bridged_auth0_pipeline.config.settings import CHOICE_FLAGS, SettingsError, SyncSettings
 from bridged_auth0_pipeline.config.tenants import Tenant, TenantDirectory
-
-CHOICE_FLAGS = {
-    "BRIDGED_SYNC_FREQUENCY": "--frequency",
-    "BRIDGED_DATA_OBJECTS": "--data-objects",
-    "BRIDGED_USER_FILTER": "--user-filter",
-    "BRIDGED_ACTIVE_DAYS": "--active-days",
-    "BRIDGED_INCLUDE_METADATA": "--include-metadata",
-}
 
 
 def read_secret(method: str, key: str) -> str:
@@ -225,13 +217,15 @@ def _warehouse_files(path: str) -> list[Path]:
 
 
 def settings(key: str, changes: dict[str, str | None]) -> int:
+    """Show a connected tenant's choices, or change them. Reads the stored choices, not the tenant
+    built from them: a stored value the pipeline refuses must still be changeable here."""
     directory = _directory()
-    tenant = directory.tenant(key)
-    if tenant.stored is None:
+    if key == DEFAULT_TENANT:
         raise SettingsError(f"{key!r} takes its settings from the BRIDGED_* variables; change those instead.")
+    stored = directory.registry.get(key)
     wanted = {name: value for name, value in changes.items() if value is not None}
     if wanted:
-        merged = {**tenant.stored.settings, **wanted}
+        merged = {**stored.settings, **wanted}
         updated = directory.settings.with_choices(merged, label=lambda variable: CHOICE_FLAGS[variable])
         beyond = set(updated.data_objects) - set(directory.settings.data_objects)
         if beyond:
@@ -241,9 +235,8 @@ def settings(key: str, changes: dict[str, str | None]) -> int:
                 "BRIDGED_DATA_OBJECTS where the Dagster code location runs."
             )
         directory.registry.update_settings(key, updated.choices())
-        tenant = directory.tenant(key)
         print(f"Updated tenant {key}.")
-    for name, value in tenant.settings.choices().items():
+    for name, value in directory.tenant(key).settings.choices().items():
         print(f"  {name:<17} {value}")
     return 0
 

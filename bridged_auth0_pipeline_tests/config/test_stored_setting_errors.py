@@ -5,12 +5,17 @@ which does not set it."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from bridged_auth0_pipeline.config.registry import ConnectionRegistry
 from bridged_auth0_pipeline.config.settings import SettingsError, SyncSettings
 from bridged_auth0_pipeline.config.tenants import TenantDirectory
+
+CLI = str(Path(sys.executable).with_name("bridged-auth0"))
 
 
 @pytest.fixture
@@ -52,3 +57,16 @@ def test_the_environments_variables_are_still_named_as_variables():
         SyncSettings.from_env({"BRIDGED_SYNC_FREQUENCY": "monthly"})
     assert str(error.value) == ("BRIDGED_SYNC_FREQUENCY='monthly' is not valid. Allowed values: daily, hourly, weekly "
                                 "(default daily).")
+
+
+def test_the_command_the_error_names_repairs_the_stored_choice(directory):
+    """`bridged-auth0 settings acme --frequency <value>` must work while the stored value is refused."""
+    store(directory.registry, "acme", {"frequency": "monthly"})
+    env = {**os.environ, "BRIDGED_CONNECTIONS_PATH": str(directory.registry.path)}
+    shown = subprocess.run([CLI, "settings", "acme"], env=env, capture_output=True, text=True)
+    assert shown.returncode != 0 and "tenant acme's stored frequency='monthly' is not valid" in shown.stderr
+
+    fixed = subprocess.run([CLI, "settings", "acme", "--frequency", "hourly"], env=env, capture_output=True, text=True)
+    assert (fixed.returncode, fixed.stderr) == (0, ""), fixed.stderr
+    assert "Updated tenant acme." in fixed.stdout and "hourly" in fixed.stdout
+    assert directory.tenant("acme").settings.sync_frequency == "hourly"

@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -31,6 +31,20 @@ def share_cores(concurrent_runs: int) -> None:
 _migrated: set[Path] = set()
 
 
+class WarehouseLockedError(RuntimeError):
+    """Another process has the warehouse file open: DuckDB then refuses a writer (measured: a read-only
+    connection in one process makes `duckdb.connect(path)` in another fail with "Could not set lock")."""
+
+    def __init__(self, path: Path, cause: Exception):
+        holder = str(cause).partition("Conflicting lock is held in ")[2].split(". See also")[0].strip()
+        super().__init__(
+            f"The warehouse {path} is open in another process{f' ({holder})' if holder else ''}, and DuckDB lets "
+            "no process write a file another process has open, even read-only. That is another sync of this "
+            "tenant, or a SQL session (DuckDB CLI, notebook, BI tool) left open on the file. Fix: close that "
+            "session, or let the other sync finish (the run queue allows one run per tenant); then sync again."
+        )
+
+
 @contextmanager
 def open_warehouse(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to an up-to-date warehouse (creates the file's folder and schema if needed).
@@ -40,7 +54,13 @@ def open_warehouse(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnect
     """
     path = Path(warehouse.database).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with warehouse.get_connection() as con:
+    with ExitStack() as stack:
+        try:
+            con = stack.enter_context(warehouse.get_connection())
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise WarehouseLockedError(path, exc) from None  # the message carries the holder and the fix
         try:
             con.execute("SET TimeZone = 'UTC'")  # a timestamp without an offset means UTC, on every machine
             # DuckDB's default memory_limit is 80% of RAM, and it keeps using it as cache: the

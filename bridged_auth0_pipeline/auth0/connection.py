@@ -39,8 +39,9 @@ class Auth0Connection:
         return is_loopback(self.host)
 
     @classmethod
-    def from_settings(cls, domain: str | None, audience: str | None = None) -> "Auth0Connection":
-        base_url = parse_domain(domain)
+    def from_settings(cls, domain: str | None, audience: str | None = None, *,
+                      label: str = "AUTH0_DOMAIN") -> "Auth0Connection":
+        base_url = parse_domain(domain, label=label)
         audience = (audience or "").strip() or f"{base_url}/api/v2/"
         if not audience.startswith(("https://", "http://")):
             raise Auth0ConfigError(
@@ -56,17 +57,18 @@ def redacted(value: str) -> str:
     return _USERINFO.sub(lambda match: f"{match.group(1) or ''}***@", value)
 
 
-def parse_domain(domain: str | None) -> str:
+def parse_domain(domain: str | None, *, label: str = "AUTH0_DOMAIN") -> str:
     """Accept `tenant.us.auth0.com`, `https://tenant.auth0.com/` or a custom domain.
 
     http:// is accepted only for loopback hosts (the sandbox and tests): a real tenant is TLS only.
     No userinfo (`user:password@`): a domain never carries credentials, and errors echo it without them.
+    `label` names the setting in errors (`--domain` for `bridged-auth0 connect`).
     """
     raw = (domain or "").strip()
     shown = redacted(raw)
     if not raw:
         raise Auth0ConfigError(
-            "AUTH0_DOMAIN is not set. Fix: set it to your tenant domain from the Auth0 Dashboard "
+            f"{label} is not set. Fix: set it to your tenant domain from the Auth0 Dashboard "
             "(Settings tab), e.g. dev-abc123.us.auth0.com — or leave AUTH0_* unset and run "
             "`bridged-auth0 sync` to use the built-in sandbox."
         )
@@ -75,7 +77,7 @@ def parse_domain(domain: str | None) -> str:
     example = "e.g. dev-abc123.us.auth0.com or https://dev-abc123.us.auth0.com/"
     if "@" in parts.netloc:
         raise Auth0ConfigError(
-            f"AUTH0_DOMAIN={shown!r} is not a valid Auth0 domain: it carries a user name or password before the "
+            f"{label}={shown!r} is not a valid Auth0 domain: it carries a user name or password before the "
             "host, which a domain never does (the application's credentials are AUTH0_CLIENT_ID and "
             f"AUTH0_CLIENT_SECRET). Fix: use the bare host, {example}."
         )
@@ -92,10 +94,10 @@ def parse_domain(domain: str | None) -> str:
         or parts.fragment
         or not (_HOSTNAME.match(host) or is_loopback(host))
     ):
-        raise Auth0ConfigError(f"AUTH0_DOMAIN={shown!r} is not a valid Auth0 domain. Fix: use a bare host, {example}.")
+        raise Auth0ConfigError(f"{label}={shown!r} is not a valid Auth0 domain. Fix: use a bare host, {example}.")
     if scheme == "http" and not is_loopback(host):
         raise Auth0ConfigError(
-            f"AUTH0_DOMAIN={shown!r} uses http:// for a non-loopback host; Auth0 is served over TLS only. "
+            f"{label}={shown!r} uses http:// for a non-loopback host; Auth0 is served over TLS only. "
             f"Fix: use https://{host}/ (http:// is accepted only for 127.0.0.1, localhost and [::1])."
         )
     netloc = f"[{host}]" if ":" in host else host

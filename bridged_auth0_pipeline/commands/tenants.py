@@ -17,6 +17,7 @@ from typing import Any
 
 from bridged_auth0_pipeline.auth0 import Auth0Error
 from bridged_auth0_pipeline.auth0.errors import Auth0AuthorizationError
+from bridged_auth0_pipeline.auth0.connection import Auth0Connection
 from bridged_auth0_pipeline.auth0.management_token import token_expiry
 from bridged_auth0_pipeline.config.registry import DEFAULT_TENANT, StoredConnection, check_tenant_key
 from bridged_auth0_pipeline.config.secrets import SecretBox, generate_key
@@ -91,6 +92,9 @@ def connect(key: str, domain: str, client_id: str | None, audience: str | None, 
         raise SettingsError(f"The key {DEFAULT_TENANT!r} is the tenant of the AUTH0_* variables. Fix: pick another key.")
     if method == "client_credentials" and not client_id:
         raise SettingsError("--client-id is required with --method client_credentials (the M2M application's Client ID).")
+    # A malformed domain (one carrying user:password@ included) is refused even with --force, which
+    # only stores a connection that cannot be tested now; it is never stored or echoed as typed.
+    Auth0Connection.from_settings(domain, audience, label="--domain")
     directory = _directory()
     box = SecretBox.from_env()  # fails now, before asking for the secret, if there is no key
     secret = read_secret(method, key)

@@ -369,6 +369,12 @@ def test_connect_refuses_a_secret_on_the_command_line_and_explains_keys(deployme
     assert empty.returncode == 2 and "No client secret was given" in empty.stderr
     bad_key = connect(deployment, "Acme_Corp", server, "x")
     assert bad_key.returncode == 2 and "Tenant key 'Acme_Corp' is not valid" in bad_key.stderr
+    # --force stores a connection that cannot be tested now, never a malformed one; nor echoes a password.
+    with_password = cli(deployment, "connect", "acme", "--domain", "https://ops:hunter2@acme.us.auth0.com",
+                        "--client-id", "c", "--force", secret="x\n")
+    assert with_password.returncode == 2 and "--domain='https://***@acme.us.auth0.com'" in with_password.stderr
+    assert "hunter2" not in with_password.stdout + with_password.stderr
+    assert "acme" not in cli(deployment, "tenants").stdout, "nothing was stored"
     assert connect(deployment, "acme", server, server.client_secret).returncode == 0
     wrong = cli(deployment, "settings", "acme", "--user-filter", "vip")
     assert wrong.returncode == 2 and "--user-filter='vip' is not valid. Allowed values: all, active" in wrong.stderr

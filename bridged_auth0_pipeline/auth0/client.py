@@ -68,6 +68,15 @@ class Auth0Client:
         body, _ = self.session.get_json("users-by-email", {"email": email, **_fields(fields)})
         return [without_idp_tokens(user) for user in body]
 
+    def search_users_by_email(self, email: str, fields: list[str] | None = None) -> Iterator[dict]:
+        """Users whose email is `email` in any case: search v3's `email:"…"` ignores case, unlike
+        /users-by-email, but is eventually consistent (a user created or changed seconds ago may be
+        missing). The address is a Lucene phrase: its backslashes and double quotes are escaped."""
+        phrase = email.replace("\\", "\\\\").replace('"', '\\"')
+        params = {"q": f'email:"{phrase}"', "search_engine": "v3", **_fields(fields)}
+        for records, _ in offset_pages(self.session, "users", params, self.page_size, "users"):
+            yield from (without_idp_tokens(user) for user in records)
+
     def users_updated_since(self, since: str | None, fields: list[str] | None = None) -> Iterator[dict]:
         """Every user with updated_at >= since (all users when None), complete past the cap."""
 

@@ -97,6 +97,8 @@ class UserIndexes:
                 self._email[key] = found[0]
 
     def by_email(self, email: str) -> list[str]:
+        """The ids of the users whose email equals `email` ignoring case (as search v3's `email:`
+        term matches); /users-by-email, which is case-sensitive, keeps the exact ones of these."""
         if self._email is None:
             self._email = {}
             with paused_gc():

@@ -331,8 +331,11 @@ class SandboxTenant:
         self.users_version += 1
 
     def users_by_email(self, email: str) -> list[dict]:
+        """GET /users-by-email: the users whose email is exactly `email`. Auth0 matches it
+        case-sensitively (unlike search v3's `email:`), so DANA@acme.io is not dana@acme.io."""
         with self.lock:
-            found = [self.users[uid] for uid in self.user_index.by_email(email)]
+            found = [self.users[uid] for uid in self.user_index.by_email(email)
+                     if self.users[uid].get("email") == email]
         return sorted(found, key=lambda u: u["user_id"])
 
     def snapshot_users(self) -> list[dict]:

@@ -1,9 +1,9 @@
 """`bridged-auth0 user <user_id | email>`: "What is this user's authentication method?"
 
 The support agent's question, answered live: the profile from /api/v2/users/{id} (or every account
-with that address from /api/v2/users-by-email), its `identities` array explained for a support
-agent, and the user's latest log events (/api/v2/users/{id}/logs) for how they last signed
-in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:
+with that address in any case, from /api/v2/users-by-email and the user search), its `identities`
+array explained for a support agent, and the user's latest log events (/api/v2/users/{id}/logs) for
+how they last signed in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:
 auth0 → database, sms/email → passwordless (sql/seeds/identity_providers.csv), otherwise social or
 enterprise by isSocial (sql/seeds/method_types.csv); MFA is enrolled when the profile's
 `multifactor` lists a factor or the newest log event that is MFA evidence
@@ -232,12 +232,16 @@ def render(answer: dict, now: datetime | None = None) -> str:
 
 
 def find_by_email(client: Auth0Client, email: str) -> list[dict]:
-    """/users-by-email is case-sensitive and Auth0 stores database users' emails in lower case: ask
-    for the address as typed and, when it differs, in lower case. Sorted by user_id."""
+    """Every account with the address in any case, sorted by user_id. /users-by-email is
+    case-sensitive but immediately consistent: asked for the address as typed and in lower case (how
+    Auth0 stores database users' emails). Social and enterprise accounts may keep another case
+    (DANA@acme.io): the user search, case-insensitive but eventually consistent, finds those."""
     found: dict[str, dict] = {}
     for address in dict.fromkeys([email, email.lower()]):
         for user in client.users_by_email(address, FIELDS):
             found.setdefault(str(user.get("user_id")), user)
+    for user in client.search_users_by_email(email, FIELDS):
+        found.setdefault(str(user.get("user_id")), user)
     return [found[user_id] for user_id in sorted(found)]
 
 
@@ -270,9 +274,10 @@ def answer_user(identifier: str, client: Auth0Client, *, as_json: bool = False) 
                          f"Use correct format: {USER_ID_FORMAT}.", 2)
         if not users:
             if by_email:
-                return _fail(f"User not found: no Auth0 account has the email {identifier!r}. Auth0 matches "
-                             "emails case-sensitively (database accounts are stored in lower case, which is also "
-                             f"tried): check the address, or look the user up by id ({USER_ID_FORMAT}).", 1)
+                return _fail(f"User not found: no Auth0 account has the email {identifier!r}. It was looked "
+                             "up in any case: check the address. An account created or changed in the last minute "
+                             "may not be found yet under another case (Auth0's user search lags behind): try "
+                             f"again shortly, or look the user up by id ({USER_ID_FORMAT}).", 1)
             return _fail(f"User not found (404): no Auth0 user has the id {identifier!r}. The id is the whole "
                          f"provider|id, case-sensitive. Use correct format: {USER_ID_FORMAT}; "
                          "or look the user up by email.", 1)

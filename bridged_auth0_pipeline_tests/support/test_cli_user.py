@@ -33,10 +33,13 @@ from bridged_auth0_pipeline_tests.views.test_playbooks_end_to_end import (
     PIA_LAST_LOGIN,
     ago,
     build_tenant,
+    identity,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 USER_ID_FORMAT = "provider|id, e.g. auth0|507f1f77bcf86cd799439020 or google-oauth2|103547991597142817347"
+# A GitHub account whose address keeps its case and has a quoted local part holding a backslash
+QUINN, QUINN_EMAIL = "github|1099", '"Quinn\\Q"@Acme.io'
 
 
 def cli_command() -> list[str]:
@@ -48,6 +51,8 @@ def cli_command() -> list[str]:
 def server():
     tenant = build_tenant()
     tenant.delete_user(DANA_DEL)
+    tenant.add_user({"user_id": QUINN, "identities": [identity("github", 1099, "github", True)],
+                     "email": QUINN_EMAIL, "email_verified": True, "name": "Quinn Quoted"})
     with SandboxServer(tenant, client_secret=SECRET) as running:
         yield running
 
@@ -122,6 +127,15 @@ def test_by_email_lists_every_account_sharing_it(server):
     # Dana's database account logged in 40 days ago, before the log history the tenant keeps
     assert blocks[1].splitlines()[-1] == (
         "  Note            no login event in the recent log history (Auth0 keeps logs 1 to 30 days, by plan)")
+
+
+def test_by_email_finds_an_account_only_the_search_can_with_quotes_and_backslash_in_it(server):
+    # /users-by-email is case-sensitive: only the user search finds "Quinn\Q"@Acme.io for a lower-case
+    # address, and only when the address is escaped as a Lucene phrase
+    result = run_cli(server, QUINN_EMAIL.lower())
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[:3] == [
+        "Quinn Quoted signs in with GitHub.", f"  User id         {QUINN}", f"  Email           {QUINN_EMAIL} (verified)"]
 
 
 def test_json_by_id(server):

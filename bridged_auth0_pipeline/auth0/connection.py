@@ -45,7 +45,7 @@ class Auth0Connection:
         audience = (audience or "").strip() or f"{base_url}/api/v2/"
         if not audience.startswith(("https://", "http://")):
             raise Auth0ConfigError(
-                f"AUTH0_AUDIENCE={audience!r} is not a URL. Fix: set it to the Management API "
+                f"AUTH0_AUDIENCE={redacted(audience)!r} is not a URL. Fix: set it to the Management API "
                 f"identifier, e.g. {base_url}/api/v2/, or unset it to use that default."
             )
         return cls(base_url=base_url, audience=audience)

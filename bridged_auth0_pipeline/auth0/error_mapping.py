@@ -10,6 +10,7 @@ import re
 
 import httpx
 
+from bridged_auth0_pipeline.auth0.connection import redacted
 from bridged_auth0_pipeline.auth0.errors import (
     CONNECTED_CREDENTIALS,
     DASHBOARD_APP,
@@ -48,7 +49,8 @@ def token_error(response: httpx.Response, audience: str) -> Auth0Error:
         )
     if "Service not enabled within domain" in description:
         return Auth0AudienceError(
-            f"Token generation failed ({status}): wrong audience {audience!r} ({description!r}). "
+            f"Token generation failed ({status}): wrong audience {redacted(audience)!r} "
+            f"({description.replace(audience, redacted(audience))!r}). "
             "Fix: set AUTH0_AUDIENCE to the Management API identifier https://<your-tenant>.auth0.com/api/v2/ "
             "(with a custom domain use the canonical tenant domain), or unset it to use the default."
         )

@@ -42,3 +42,20 @@ def test_a_runs_event_log_never_holds_the_password(sandbox_factory, pipeline_env
         logged = " ".join(f"{entry.user_message} {entry.dagster_event}" for entry in instance.all_logs(result.run_id))
     assert "Auth0ConfigError: AUTH0_DOMAIN='http://***@127.0.0.1:" in cause, cause
     assert PASSWORD not in logged
+
+
+def test_an_audience_is_echoed_without_userinfo_too(sandbox_factory):
+    from bridged_auth0_pipeline.auth0 import Auth0Client
+    from bridged_auth0_pipeline.auth0.errors import Auth0AudienceError
+    from bridged_auth0_pipeline_tests.helpers import SECRET
+
+    with pytest.raises(Auth0ConfigError) as not_a_url:
+        Auth0Connection.from_settings("tenant.auth0.com", f"ops:{PASSWORD}@api")
+    assert PASSWORD not in str(not_a_url.value) and "AUTH0_AUDIENCE='***@api' is not a URL" in str(not_a_url.value)
+
+    server = sandbox_factory()
+    audience = f"https://ops:{PASSWORD}@other.auth0.com/api/v2/"
+    with Auth0Client.connect(server.base_url, server.client_id, SECRET, audience=audience) as client:
+        with pytest.raises(Auth0AudienceError) as wrong:
+            list(client.roles())
+    assert PASSWORD not in str(wrong.value) and "wrong audience 'https://***@other.auth0.com/api/v2/'" in str(wrong.value)

@@ -33,6 +33,28 @@ LATEST_LOG_ID_BEFORE = """
 """
 REREAD_MARGIN = timedelta(minutes=5)
 
+# This run's staged events (raw text) and the stored ones after the cursor. A user deletion is an
+# event type the seed classifies `user_deleted` (auth0.log_event_types, reloaded whenever the
+# warehouse is opened, so present before any extraction); the semi-join on it costs what the literal
+# `sdu` did. A `sapi` (Management API write) without a path counts, to be safe.
+MEMBERSHIP_CHANGES_SINCE = """
+    SELECT count(*) FROM (
+        SELECT log_id, try_cast(raw AS JSON) AS j FROM auth0_staging.login_events
+        UNION ALL
+        SELECT log_id, raw FROM auth0.login_events WHERE log_id > coalesce($after, '')
+    )
+    WHERE log_id > coalesce($after, '')
+      AND (j->>'type' IN (SELECT code FROM auth0.log_event_types WHERE category = 'user_deleted')
+           OR (j->>'type' = 'sapi' AND (j->'details'->'request'->>'path' IS NULL
+                                       OR regexp_matches(j->'details'->'request'->>'path', $sapi_paths))))
+"""
+
+
+def membership_changes_since(con: duckdb.DuckDBPyConnection, after: str | None, sapi_paths: str) -> int:
+    """How many log events after log position `after` may have changed memberships: user deletions,
+    and Management API writes on a path `sapi_paths` (a regular expression) finds."""
+    return con.execute(MEMBERSHIP_CHANGES_SINCE, {"after": after, "sapi_paths": sapi_paths}).fetchone()[0]
+
 
 class LogWait:
     """`wait_for_login_events` for a member-list stream, remembering whether it has waited: member

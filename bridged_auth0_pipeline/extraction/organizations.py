@@ -7,8 +7,10 @@ and goes on (a naming table never fails the users sync), and the stored rows sta
 Organizations (data object `organizations`) are listed every run. Member lists cost a request per
 100 members per organization, in the organizations bucket (Essentials: 5 burst / 50 per minute),
 so like role members they are re-read only when something may have changed them: first sync, a
-changed organization list, a `sapi` on /api/v2/organizations/... or a user deletion (`sdu`) in the
-log since the last refresh, login events not synced, a users full snapshot due, and at least every
+changed organization list, a `sapi` on /api/v2/organizations/... or a user deletion (a type the
+seed log_event_types.csv classifies `user_deleted`: `sdu`) in the log since the last refresh, login
+events not synced, a users full snapshot in this run (for whatever reason the users planner takes
+one: its deletions then show in the memberships the same run), and at least every
 BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the stored memberships are carried forward.
 """
 
@@ -21,8 +23,9 @@ import duckdb
 from bridged_auth0_pipeline.auth0.errors import Auth0ScopeError
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.common import request_metadata
-from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists
+from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists, membership_changes_since
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
+from bridged_auth0_pipeline.extraction.users import plan_users_extraction
 from bridged_auth0_pipeline.store.staging import extraction_transaction, stage_records
 from bridged_auth0_pipeline.store.state import StreamState, read_state
 
@@ -30,16 +33,9 @@ CONNECTIONS_DESCRIPTION = "Auth0 connections (with their enabled clients) and ap
 ORGANIZATIONS_DESCRIPTION = ("Auth0 organizations, their member user_ids and the members' roles in each "
                              "(members re-read only when the log shows a change).")
 
-ORGANIZATION_CHANGES_SINCE = """
-    SELECT count(*) FROM (
-        SELECT log_id, try_cast(raw AS JSON) AS j FROM auth0_staging.login_events
-        UNION ALL
-        SELECT log_id, raw FROM auth0.login_events WHERE log_id > coalesce($after, '')
-    )
-    WHERE log_id > coalesce($after, '')
-      AND (j->>'type' = 'sdu'
-           OR (j->>'type' = 'sapi' AND coalesce(j->'details'->'request'->>'path', '/organizations') LIKE '%/organizations%'))
-"""
+# The sapi paths that change memberships or member roles: those under /api/v2/organizations
+# (…/{id}/members, …/{id}/members/{user_id}/roles).
+ORGANIZATION_CHANGE_PATHS = "/organizations"
 
 
 def extract_connections(log, client, con: duckdb.DuckDBPyConnection, progress: StreamProgress | None = None) -> dict:
@@ -77,14 +73,16 @@ def plan_member_refresh(con, state: StreamState, orgs: list[dict], sync: SyncSet
     stored = set(con.execute("SELECT org_id FROM auth0.organizations WHERE deleted_at IS NULL").fetchall())
     if stored != {(o["id"],) for o in orgs}:
         return "the organization list changed"
-    period = timedelta(days=sync.full_sync_every_days)
-    if now - datetime.fromisoformat(state.details["refreshed_at"]) >= period:
+    if now - datetime.fromisoformat(state.details["refreshed_at"]) >= timedelta(days=sync.full_sync_every_days):
         return f"periodic refresh (every {sync.full_sync_every_days} days)"
-    last_full = read_state(con, "users").details.get("last_full_at")
-    if "users" in sync.data_objects and (last_full is None or now - datetime.fromisoformat(last_full) >= period):
-        return "the users full snapshot of this run"
+    if "users" in sync.data_objects:
+        # The users stream's own rule, on the same state: users state is written by the warehouse load,
+        # after this run's extraction, so both streams read the previous run's and decide alike.
+        users_mode, _, users_why = plan_users_extraction(read_state(con, "users"), sync, now)
+        if users_mode == "full":
+            return f"the users full snapshot of this run ({users_why})"
     wait_for_login_events()
-    changes = con.execute(ORGANIZATION_CHANGES_SINCE, {"after": state.cursor}).fetchone()[0]
+    changes = membership_changes_since(con, state.cursor, ORGANIZATION_CHANGE_PATHS)
     if changes:
         return f"{changes} organization changes or user deletions in the log since the last refresh"
     return None

@@ -3,35 +3,26 @@
 The role list is one request and is read every run. Member lists cost a request per 100 members
 per role, so they are re-read only when something may have changed them: on the first sync, when
 the role list changed, when the log shows a Management API write touching roles (a `sapi` event
-on a /roles or an account-linking /identities path) or a user deletion (`sdu`) since the last
-refresh, when login events are not synced (nothing to tell), and at least every
-BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the stored memberships are carried forward unchanged.
+on a /roles or an account-linking /identities path) or a user deletion (a type the seed
+log_event_types.csv classifies `user_deleted`: `sdu`) since the last refresh, when login events are
+not synced (nothing to tell), and at least every BRIDGED_FULL_SYNC_EVERY_DAYS. Otherwise the
+stored memberships are carried forward unchanged.
 """
 
 from datetime import datetime, timedelta
 
 import duckdb
 
-from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists
+from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists, membership_changes_since
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
 from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.store.staging import stage_role_members
 from bridged_auth0_pipeline.store.state import StreamState
 
-ROLE_CHANGES_SINCE = """
-    SELECT count(*), max(log_id) FROM (
-        SELECT log_id, try_cast(raw AS JSON) AS j FROM auth0_staging.login_events
-        UNION ALL
-        SELECT log_id, raw FROM auth0.login_events WHERE log_id > coalesce($after, '')
-    )
-    WHERE log_id > coalesce($after, '')
-      AND (j->>'type' = 'sdu'
-           OR (j->>'type' = 'sapi' AND regexp_matches(coalesce(j->'details'->'request'->>'path', '/roles'),
-                                                      '/roles|/identities')))
-"""
 # The sapi paths that change memberships: /api/v2/users/{id}/roles and /api/v2/roles/{id}/users grant or
 # revoke; /api/v2/users/{id}/identities links (the secondary account and its memberships disappear, with
-# no sdu event) or unlinks. A sapi event without a path counts, to be safe.
+# no sdu event) or unlinks.
+ROLE_CHANGE_PATHS = "/roles|/identities"
 
 
 def plan_member_refresh(
@@ -48,7 +39,7 @@ def plan_member_refresh(
     if now - datetime.fromisoformat(state.details["refreshed_at"]) >= timedelta(days=sync.full_sync_every_days):
         return f"periodic refresh (every {sync.full_sync_every_days} days)"
     wait_for_login_events()
-    changes, _ = con.execute(ROLE_CHANGES_SINCE, {"after": state.cursor}).fetchone()
+    changes = membership_changes_since(con, state.cursor, ROLE_CHANGE_PATHS)
     if changes:
         return f"{changes} role assignments or user deletions in the log since the last refresh"
     return None

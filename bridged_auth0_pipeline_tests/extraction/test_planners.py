@@ -12,10 +12,11 @@ import duckdb
 import pytest
 
 from bridged_auth0_pipeline.config.settings import SyncSettings
+from bridged_auth0_pipeline.extraction import organizations
 from bridged_auth0_pipeline.extraction.roles import plan_member_refresh
 from bridged_auth0_pipeline.extraction.users import plan_users_extraction
 from bridged_auth0_pipeline.store.migrations import apply_migrations
-from bridged_auth0_pipeline.store.state import StreamState
+from bridged_auth0_pipeline.store.state import StreamState, write_state
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 WEEKLY = SyncSettings()  # full_sync_every_days = 7
@@ -80,6 +81,8 @@ def refreshed(days_ago: float = 1, cursor: str | None = "100") -> StreamState:
      "2 role assignments or user deletions in the log since the last refresh"),
     ([("101", "sapi", "/api/v2/users/auth0%7C1/identities")], refreshed(), WEEKLY, ROLES,
      "1 role assignments or user deletions in the log since the last refresh"),
+    ([("101", "sapi", None)], refreshed(), WEEKLY, ROLES,  # a sapi without a path counts, to be safe
+     "1 role assignments or user deletions in the log since the last refresh"),
     # Events at or before the cursor were seen by the last refresh.
     ([("100", "sdu", None), ("099", "sapi", "/api/v2/roles/rol_1/users")], refreshed(), WEEKLY, ROLES, None),
 ])
@@ -87,3 +90,38 @@ def test_plan_member_refresh(con, events, state, settings, roles, reason):
     for log_id, type_, path in events:
         log_event(con, log_id, type_, path)
     assert plan_member_refresh(con, state, roles, settings, NOW) == reason
+
+
+ORGS = [{"id": "org_1"}, {"id": "org_2"}]
+ORG_CHANGES = "organization changes or user deletions in the log since the last refresh"
+
+
+@pytest.mark.parametrize(("events", "state", "users", "settings", "orgs", "reason"), [
+    ([], StreamState(), users_state(), WEEKLY, ORGS, "first sync"),
+    ([], refreshed(), users_state(), SyncSettings(data_objects=("users", "organizations")), ORGS,
+     "login events are not synced (BRIDGED_DATA_OBJECTS), so organization changes cannot be seen"),
+    ([], refreshed(), users_state(), WEEKLY, ORGS[:1], "the organization list changed"),
+    ([], refreshed(days_ago=7), users_state(), WEEKLY, ORGS, "periodic refresh (every 7 days)"),
+    # The run's users full snapshot, for each reason the users planner takes one.
+    ([], refreshed(), StreamState(), WEEKLY, ORGS, "the users full snapshot of this run (first sync)"),
+    ([], refreshed(), users_state(), SyncSettings(include_metadata=False), ORGS,
+     "the users full snapshot of this run (BRIDGED_INCLUDE_METADATA changed)"),
+    ([], refreshed(), users_state(last_full=NOW - timedelta(days=7)), WEEKLY, ORGS,
+     "the users full snapshot of this run (reconciliation due (every 7 days))"),
+    # Users not selected: their planner's state says nothing about this run.
+    ([], refreshed(), StreamState(), SyncSettings(data_objects=("logins", "organizations")), ORGS, None),
+    ([], refreshed(), users_state(), WEEKLY, ORGS, None),
+    ([("101", "s", None), ("102", "sapi", "/api/v2/roles/rol_1/users")], refreshed(), users_state(), WEEKLY, ORGS, None),
+    ([("101", "sapi", "/api/v2/organizations/org_1/members")], refreshed(), users_state(), WEEKLY, ORGS,
+     f"1 {ORG_CHANGES}"),
+    ([("101", "sapi", None), ("102", "sdu", None)], refreshed(), users_state(), WEEKLY, ORGS, f"2 {ORG_CHANGES}"),
+    ([("100", "sdu", None), ("099", "sapi", "/api/v2/organizations/org_1/members")], refreshed(), users_state(),
+     WEEKLY, ORGS, None),
+])
+def test_plan_organization_member_refresh(con, events, state, users, settings, orgs, reason):
+    con.executemany("INSERT INTO auth0.organizations (org_id, name, synced_at) VALUES (?, ?, now())",
+                    [(o["id"], o["id"]) for o in ORGS])
+    write_state(con, "users", users)
+    for log_id, type_, path in events:
+        log_event(con, log_id, type_, path)
+    assert organizations.plan_member_refresh(con, state, orgs, settings, NOW) == reason

@@ -139,7 +139,10 @@ SET VARIABLE live_before_deletions = (SELECT count(*) FROM auth0.users WHERE del
 -- 3. Deletions. A full snapshot is the whole tenant: whoever it lacks was deleted. A rejected line
 --    is a user whose id may not be readable, so a snapshot with one is not known to be whole: it
 --    deletes nobody (the full_snapshot_count_matches and no_rejected_records checks report it).
---    An `sdu` log event deletes the user unless the user was updated after it (the id was re-created).
+--    A log event of a type the seed classifies `user_deleted` (auth0.log_event_types: `sdu`) deletes the
+--    user unless the user was updated after it (the id was re-created). The seed is reloaded whenever
+--    the warehouse is opened (store/migrations.py), before any load; the semi-join on it becomes a
+--    `type = 'sdu'` filter on the scan (DuckDB's dynamic join filter), as cheap as the literal was.
 SET VARIABLE snapshot_deletes = getvariable('full_snapshot')
     AND NOT EXISTS (SELECT 1 FROM auth0_staging.users WHERE raw IS NOT NULL);
 UPDATE auth0.users SET deleted_at = getvariable('synced_at')
@@ -148,7 +151,9 @@ WHERE getvariable('snapshot_deletes') AND deleted_at IS NULL
 
 UPDATE auth0.users SET deleted_at = d.deleted_at
 FROM (SELECT user_id, max(occurred_at) AS deleted_at
-      FROM auth0.login_events WHERE type = 'sdu' AND user_id IS NOT NULL GROUP BY user_id) AS d
+      FROM auth0.login_events
+      WHERE type IN (SELECT code FROM auth0.log_event_types WHERE category = 'user_deleted') AND user_id IS NOT NULL
+      GROUP BY user_id) AS d
 WHERE auth0.users.user_id = d.user_id AND auth0.users.deleted_at IS NULL
   AND (auth0.users.updated_at IS NULL OR d.deleted_at >= auth0.users.updated_at);
 

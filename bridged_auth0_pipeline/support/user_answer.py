@@ -3,11 +3,14 @@
 The support agent's question, answered live: the profile from /api/v2/users/{id} (or every account
 with that address in any case, from /api/v2/users-by-email and the user search), its `identities`
 array explained for a support agent, and the user's latest log events (/api/v2/users/{id}/logs) for
-how they last signed in and for MFA evidence. Method types and the MFA rule follow the auth0.user_auth_methods view:
-auth0 → database, sms/email → passwordless (sql/seeds/identity_providers.csv), otherwise social or
-enterprise by isSocial (sql/seeds/method_types.csv); MFA is enrolled when the profile's
-`multifactor` lists a factor or the newest log event that is MFA evidence
-(sql/seeds/log_event_types.csv) proves an enrolled factor rather than its removal.
+how they last signed in and for MFA evidence. Method types and the MFA rule follow the
+auth0.user_auth_methods view: the type of the identity's connection when the tenant's connections
+can be read (/api/v2/connections, optional scope read:connections; the connection's strategy looked
+up in sql/seeds/identity_providers.csv, as loads/connections.sql does), else auth0 → database,
+sms/email → passwordless, otherwise social or enterprise by isSocial (sql/seeds/method_types.csv
+says which types the provider settles); MFA is enrolled when the profile's `multifactor` lists a
+factor or the newest log event that is MFA evidence (sql/seeds/log_event_types.csv) proves an
+enrolled factor rather than its removal.
 
 Exit codes: 0 answered, 1 no such user, 2 the identifier or the configuration is wrong (cli.py
 prints other Auth0 errors with exit 2). Nothing printed ever contains the client secret or a token.
@@ -30,6 +33,8 @@ from bridged_auth0_pipeline.auth0 import (
     Auth0NotFoundError,
 )
 from bridged_auth0_pipeline.auth0.error_mapping import USER_ID_FORMAT
+from bridged_auth0_pipeline.auth0.organizations import checkpoint_pages
+from bridged_auth0_pipeline.auth0.pagination import MAX_PAGE_SIZE
 from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 from bridged_auth0_pipeline.store.sql_files import read_sql
 
@@ -72,7 +77,13 @@ def _event_class(event: dict, column: str) -> str:
     return log_event_types().get(event.get("type"), {}).get(column) or ""
 
 
-def method_type(identity: dict) -> str | None:
+def method_type(identity: dict, connection_types: dict[str, str | None] | None = None) -> str | None:
+    """auth0.user_auth_methods' rule: the method type of the identity's connection when it is known
+    (`connection_types`: read_connection_types), else the provider's when the provider settles it,
+    else social or enterprise by isSocial; None when nothing says."""
+    by_connection = (connection_types or {}).get(identity.get("connection"))
+    if by_connection is not None:
+        return by_connection
     known = identity_providers().get(identity.get("provider"))
     if known and method_types().get(known["method_type"], {}).get("decided_by") == "provider":
         return known["method_type"]
@@ -93,6 +104,21 @@ def _method(provider: str | None, connection: str | None, kind: str | None) -> d
     return {"provider": provider, "connection": connection, "type": kind, "label": label(provider, kind)}
 
 
+def read_connection_types(client: Auth0Client) -> tuple[dict[str, str | None] | None, str | None]:
+    """Connection name → the method type of its strategy (sql/seeds/identity_providers.csv; None for a
+    strategy the seed lacks), as loads/connections.sql types auth0.connections; (None, why) when the
+    connections cannot be read."""
+    params = {"fields": "name,strategy", "include_fields": "true"}
+    try:
+        return {connection["name"]: identity_providers().get(connection.get("strategy"), {}).get("method_type")
+                for page in checkpoint_pages(client.session, "connections", "connections", MAX_PAGE_SIZE, params)
+                for connection in page if isinstance(connection, dict) and connection.get("name")}, None
+    except Auth0AuthorizationError:
+        return None, ("the connections could not be read (the application lacks the read:connections scope), "
+                      "so an identity that does not say whether it is social has no type: grant read:connections "
+                      "to type it by its connection's strategy")
+
+
 def read_events(client: Auth0Client, user_id: str) -> tuple[list[dict] | None, str | None]:
     """The user's newest log events, newest first; (None, why) when they cannot be read."""
     events: list[dict] = []
@@ -108,14 +134,19 @@ def read_events(client: Auth0Client, user_id: str) -> tuple[list[dict] | None, s
     return events, None
 
 
-def describe(user: dict, events: list[dict] | None = None, events_note: str | None = None) -> dict:
-    """The answer for one account, as plain data (what --json prints)."""
+def describe(user: dict, events: list[dict] | None = None, events_note: str | None = None, *,
+             connection_types: dict[str, str | None] | None = None, connections_note: str | None = None) -> dict:
+    """The answer for one account, as plain data (what --json prints). `connections_note` (why the
+    connections could not be read) is told when an identity is left without a type."""
     identities = [identity for identity in user.get("identities") or [] if isinstance(identity, dict)]
     methods = [
-        {**_method(identity.get("provider"), identity.get("connection"), method_type(identity)), "primary": index == 0}
+        {**_method(identity.get("provider"), identity.get("connection"), method_type(identity, connection_types)),
+         "primary": index == 0}
         for index, identity in enumerate(identities)
     ]
     notes = [events_note] if events_note else []
+    if connections_note and any(method["type"] is None for method in methods):
+        notes.append(connections_note)
 
     last_login_method = None
     mfa_event = None
@@ -281,10 +312,12 @@ def answer_user(identifier: str, client: Auth0Client, *, as_json: bool = False) 
             return _fail(f"User not found (404): no Auth0 user has the id {identifier!r}. The id is the whole "
                          f"provider|id, case-sensitive. Use correct format: {USER_ID_FORMAT}; "
                          "or look the user up by email.", 1)
+        connection_types, connections_note = read_connection_types(client)
         answers = []
         for user in users:
             events, note = read_events(client, str(user.get("user_id")))
-            answers.append(describe(user, events, note))
+            answers.append(describe(user, events, note, connection_types=connection_types,
+                                    connections_note=connections_note))
     if as_json:
         print(json.dumps(answers if by_email else answers[0], indent=2))
         return 0

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from bridged_auth0_pipeline.sandbox import SandboxServer
-from bridged_auth0_pipeline_tests.helpers import SECRET
+from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
+from bridged_auth0_pipeline_tests.helpers import SECRET, query
 from bridged_auth0_pipeline_tests.views.test_playbooks_end_to_end import (
     ANN,
     ANN_DB_LOGIN,
@@ -40,6 +41,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 USER_ID_FORMAT = "provider|id, e.g. auth0|507f1f77bcf86cd799439020 or google-oauth2|103547991597142817347"
 # A GitHub account whose address keeps its case and has a quoted local part holding a backslash
 QUINN, QUINN_EMAIL = "github|1099", '"Quinn\\Q"@Acme.io'
+# read:connections is optional: the CLI types identities by their connection when it is granted
+WITH_CONNECTIONS = (*DEFAULT_SCOPES, "read:connections")
 
 
 def cli_command() -> list[str]:
@@ -53,7 +56,7 @@ def server():
     tenant.delete_user(DANA_DEL)
     tenant.add_user({"user_id": QUINN, "identities": [identity("github", 1099, "github", True)],
                      "email": QUINN_EMAIL, "email_verified": True, "name": "Quinn Quoted"})
-    with SandboxServer(tenant, client_secret=SECRET) as running:
+    with SandboxServer(tenant, client_secret=SECRET, scopes=WITH_CONNECTIONS) as running:
         yield running
 
 
@@ -232,3 +235,36 @@ def test_wrong_secret_is_a_401_without_the_secret(server):
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith("error: Connection fails (401")
     assert "AUTH0_CLIENT_SECRET" in result.stderr and wrong not in result.stderr
+
+
+# An enterprise (SAML) identity that does not say whether it is social: auth0.user_auth_methods
+# types it by its connection's strategy when the sync could read the connections, else leaves it
+# without a type; the CLI must answer the same, and say why when it cannot type it.
+NOEL = "samlp|acme-saml|noel@acme.io"
+NOT_READ = ("the connections could not be read (the application lacks the read:connections scope), so an identity "
+            "that does not say whether it is social has no type: grant read:connections to type it by its "
+            "connection's strategy")
+
+
+@pytest.mark.parametrize(("scopes", "kind", "words", "notes"), [
+    (WITH_CONNECTIONS, "enterprise", "enterprise SSO", []),
+    (DEFAULT_SCOPES, None, "type unknown", [NOT_READ]),
+], ids=["read:connections", "without read:connections"])
+def test_the_cli_and_the_view_type_an_identity_without_isSocial_alike(
+        sandbox_factory, pipeline_env, run_sync, warehouse_path, scopes, kind, words, notes):
+    tenant = build_tenant()
+    tenant.add_user({"user_id": NOEL, "email": "noel@acme.io", "email_verified": True, "name": "Noel NoFlag",
+                     "identities": [{"provider": "samlp", "user_id": "acme-saml|noel@acme.io", "connection": "acme-saml"}]})
+    server = sandbox_factory(tenant, scopes=scopes)
+    pipeline_env(server)
+    assert run_sync().success
+    assert query(warehouse_path, "SELECT primary_method_type, linked_method_types FROM auth0.user_auth_methods "
+                                 "WHERE user_id = ?", [NOEL]) == [(kind, [kind] if kind else [])]
+
+    result = run_cli(server, NOEL, "--json")
+    assert (result.returncode, result.stderr) == (0, "")
+    answer = json.loads(result.stdout)
+    assert (answer["primary_method"]["type"], answer["notes"]) == (kind, notes)
+    result = run_cli(server, NOEL)
+    assert f"  Signs in with   SAML single sign-on ({words}, connection acme-saml), the primary identity" in result.stdout
+    assert result.stdout.endswith("".join(f"  Note            {note}\n" for note in notes) or "  MFA             not enrolled\n")

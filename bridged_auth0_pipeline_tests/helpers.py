@@ -1,5 +1,5 @@
 """What the tests share besides fixtures: the repository, the marker secret, a read-only query,
-the real CLI path. A plain module: tests import it, never conftest."""
+the real CLI path, an administrator's Management API client. A plain module: tests import it, never conftest."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import httpx
 
 from bridged_auth0_pipeline.sandbox import SandboxServer
 
@@ -59,3 +60,16 @@ def pipeline_process_env(server: SandboxServer, warehouse: Path, **settings: str
                AUTH0_CLIENT_SECRET=server.client_secret, BRIDGED_DUCKDB_PATH=str(warehouse),
                BRIDGED_CONNECTIONS_PATH=str(warehouse.parent / "connections.db"), **settings)
     return env
+
+
+def management_writer(server: SandboxServer) -> httpx.Client:
+    """An administrator's Management API client (its own token, with write scopes)."""
+    token = httpx.post(f"{server.base_url}/oauth/token", json={
+        "grant_type": "client_credentials", "client_id": server.client_id,
+        "client_secret": server.client_secret, "audience": server.audience}).json()["access_token"]
+    return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def ok(response: httpx.Response) -> httpx.Response:
+    assert response.is_success, (response.request.method, response.request.url, response.text)
+    return response

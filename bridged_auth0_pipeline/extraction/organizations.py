@@ -34,8 +34,9 @@ ORGANIZATIONS_DESCRIPTION = ("Auth0 organizations, their member user_ids and the
                              "(members re-read only when the log shows a change).")
 
 # The sapi paths that change memberships or member roles: those under /api/v2/organizations
-# (…/{id}/members, …/{id}/members/{user_id}/roles).
-ORGANIZATION_CHANGE_PATHS = "/organizations"
+# (…/{id}/members, …/{id}/members/{user_id}/roles), and account linking (…/users/{id}/identities):
+# the linked-away user is removed from its organizations, with no event of its own.
+ORGANIZATION_CHANGE_PATHS = "/organizations|/identities"
 
 
 def extract_connections(log, client, con: duckdb.DuckDBPyConnection, progress: StreamProgress | None = None) -> dict:

@@ -317,10 +317,14 @@ class SandboxTenant:
             return remaining
 
     def _drop_memberships(self, user_id: str) -> None:
-        for members in self.role_members.values():
+        """A user who stops existing (deleted, or linked into another) leaves its roles and its
+        organizations, with its roles there."""
+        for members in [*self.role_members.values(), *self.organizations.members.values()]:
             i = bisect_left(members, user_id)
             if i < len(members) and members[i] == user_id:
                 del members[i]
+        for org_and_user in [key for key in self.organizations.member_roles if key[1] == user_id]:
+            del self.organizations.member_roles[org_and_user]
 
     def _store_user(self, uid: str, old: dict | None, new: dict | None) -> None:
         if new is None:

@@ -13,7 +13,7 @@ import pytest
 from bridged_auth0_pipeline.sandbox import SandboxTenant
 from bridged_auth0_pipeline.sandbox.organizations import client_secret_for
 from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
-from bridged_auth0_pipeline_tests.helpers import query
+from bridged_auth0_pipeline_tests.helpers import management_writer, ok, query
 from bridged_auth0_pipeline_tests.warehouse_assertions import assert_no_secrets_in_warehouse
 
 ORG_SCOPES = ("read:organizations", "read:organization_members", "read:organization_member_roles")
@@ -37,6 +37,12 @@ def build_tenant() -> SandboxTenant:
     orgs.assign_roles(acme["id"], "auth0|u1", [buyer["id"]])
     tenant.add_log("s", user_id="auth0|u0", client_id="kW3nQ8vT2rYp6sLz1mXc4bHd9fJg5aNe", client_name="Bridged Web")
     return tenant
+
+
+def members_reread(result) -> str:
+    """Why this run re-read the organizations' members ("no (unchanged)" when it did not)."""
+    return next(m.materialization.metadata for m in result.get_asset_materialization_events()
+                if m.asset_key.path == ["auth0_staging", "organizations"])["members_reread"].value
 
 
 def test_the_sync_lands_organizations_members_roles_connections_and_clients_exactly(
@@ -71,17 +77,39 @@ def test_the_sync_lands_organizations_members_roles_connections_and_clients_exac
 
     # A member added through the API shows as a sapi on /api/v2/organizations/...: the next run re-reads members.
     tenant.organizations.add_members(globex, ["auth0|u3"])
-    result = run_sync()
-    staged = next(m.materialization.metadata for m in result.get_asset_materialization_events()
-                  if m.asset_key.path == ["auth0_staging", "organizations"])
-    assert "organization changes" in staged["members_reread"].value
+    assert "organization changes" in members_reread(run_sync())
     assert (globex, "auth0|u3") in query(warehouse_path, "SELECT org_id, user_id FROM auth0.organization_members")
     # No change: members carried forward, not re-read.
-    result = run_sync()
-    staged = next(m.materialization.metadata for m in result.get_asset_materialization_events()
-                  if m.asset_key.path == ["auth0_staging", "organizations"])
-    assert staged["members_reread"].value == "no (unchanged)"
+    assert members_reread(run_sync()) == "no (unchanged)"
     assert len(query(warehouse_path, "SELECT * FROM auth0.organization_members")) == 5
+
+
+def test_a_member_deleted_or_linked_into_another_user_leaves_its_organizations(
+        sandbox_factory, pipeline_env, run_sync, warehouse_path):
+    """Auth0 removes a deleted user, and a user linked into another (a `sapi` on /identities and no
+    event of its own), from its organizations; the next run's members equal the tenant's."""
+    tenant = build_tenant()
+    server = sandbox_factory(tenant, scopes=DEFAULT_SCOPES + ORG_SCOPES + ("update:users", "delete:users"))
+    pipeline_env(server, BRIDGED_DATA_OBJECTS=ALL)
+    # Settled: members re-read ahead of the log cover only events before them (REREAD_MARGIN), so
+    # the setup's own events re-read them once or twice more; then only a change in the log does.
+    assert "no (unchanged)" in [members_reread(run_sync()) for _ in range(3)]
+    assert members_reread(run_sync()) == "no (unchanged)"
+
+    def members_in_warehouse() -> set[str]:
+        members = sorted(query(warehouse_path, "SELECT org_id, user_id FROM auth0.organization_members"))
+        assert members == sorted((org, uid) for org, uids in tenant.organizations.members.items() for uid in uids)
+        with_roles = query(warehouse_path, "SELECT DISTINCT user_id FROM auth0.organization_member_roles")
+        assert {uid for (uid,) in with_roles} == {uid for _, uid in tenant.organizations.member_roles}
+        return {uid for _, uid in members}
+
+    with management_writer(server) as admin:
+        ok(admin.post("/api/v2/users/auth0|u0/identities", json={"provider": "auth0", "user_id": "u1"}))
+        assert run_sync().success
+        assert members_in_warehouse() == {"auth0|u0", "auth0|u2"}, "u1 was linked away"
+        ok(admin.delete("/api/v2/users/auth0|u2"))
+        assert run_sync().success
+        assert members_in_warehouse() == {"auth0|u0"}, "u2 was deleted"
 
 
 @pytest.mark.parametrize("missing", ORG_SCOPES)

@@ -12,29 +12,14 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
-import httpx
-
-from bridged_auth0_pipeline.sandbox import SandboxServer, SandboxTenant
+from bridged_auth0_pipeline.sandbox import SandboxTenant
 from bridged_auth0_pipeline.sandbox.server import DEFAULT_SCOPES
-from bridged_auth0_pipeline_tests.helpers import query
+from bridged_auth0_pipeline_tests.helpers import management_writer, ok, query
 from bridged_auth0_pipeline_tests.warehouse_assertions import assert_warehouse_equals_tenant
 
 WRITE_SCOPES = DEFAULT_SCOPES + ("update:users", "delete:users", "create:role_members", "delete:role_members")
 VIEWS = ("auth0.user_auth_methods", "auth0.account_link_candidates", "playbooks.activation",
          "playbooks.qualification", "playbooks.nurture")
-
-
-def management_writer(server: SandboxServer) -> httpx.Client:
-    """An administrator's Management API client (its own token, with write scopes)."""
-    token = httpx.post(f"{server.base_url}/oauth/token", json={
-        "grant_type": "client_credentials", "client_id": server.client_id,
-        "client_secret": server.client_secret, "audience": server.audience}).json()["access_token"]
-    return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-
-
-def ok(response: httpx.Response) -> httpx.Response:
-    assert response.is_success, (response.request.method, response.request.url, response.text)
-    return response
 
 
 def users_extraction_mode(warehouse) -> str:

@@ -231,8 +231,12 @@ class ManagementApi:
                 found = run_query(query, tenant.users.values(), tenant.user_index)
             return _order_users(found, field, descending, SEARCH_CAP)
 
-        users = self._cached(("users", req.query.get("q") or "", field, descending),
-                             tenant.users_version, compute)
+        as_searched = tenant.users_as_searched()  # changes search does not see yet (eventual consistency)
+        if as_searched is not None:
+            users = _order_users(run_query(query, as_searched), field, descending, SEARCH_CAP)
+        else:
+            users = self._cached(("users", req.query.get("q") or "", field, descending),
+                                 tenant.users_version, compute)
         return Reply(200, paged_body(users, page, "users", cap=SEARCH_CAP, with_length=True,
                                      render=self._user_renderer(req)))
 

@@ -95,6 +95,13 @@ class SandboxTenant:
         #: A checkpoint `from` older than the retention: "reject" answers 400, "oldest" silently
         #: starts at the oldest retained event.
         self.expired_from: str = "reject"
+        #: User search is eventually consistent (FACTS: seconds; users-by-email and GET /users/{id}
+        #: are not): a user's change reaches `GET /api/v2/users` this many seconds after it is made,
+        #: or `slow_to_index[user_id]` seconds for that user (index delays vary). Until then search
+        #: shows the user as before the change (absent when new, present when deleted).
+        self.search_lag_seconds = 0.0
+        self.slow_to_index: dict[str, float] = {}
+        self._not_yet_searchable: dict[str, tuple[datetime, dict | None]] = {}
         #: Auth0 documents checkpoint pages of "0-100 logs": True answers at most half of `take`
         #: while more events remain, so a client that takes a short page for the end is caught.
         self.short_log_pages = False
@@ -326,7 +333,27 @@ class SandboxTenant:
         for org_and_user in [key for key in self.organizations.member_roles if key[1] == user_id]:
             del self.organizations.member_roles[org_and_user]
 
+    def users_as_searched(self) -> list[dict] | None:
+        """The users as user search sees them now, or None when that is every user as stored."""
+        with self.lock:
+            now = self.now()
+            self._not_yet_searchable = {uid: pending for uid, pending in self._not_yet_searchable.items()
+                                        if pending[0] > now}
+            if not self._not_yet_searchable:
+                return None
+            seen = dict(self.users)
+            for uid, (_, indexed) in self._not_yet_searchable.items():
+                if indexed is None:
+                    seen.pop(uid, None)
+                else:
+                    seen[uid] = indexed
+            return list(seen.values())
+
     def _store_user(self, uid: str, old: dict | None, new: dict | None) -> None:
+        lag = self.slow_to_index.get(uid, self.search_lag_seconds)
+        if lag > 0:  # search keeps the version it last indexed until the lag has passed
+            indexed = self._not_yet_searchable[uid][1] if uid in self._not_yet_searchable else old
+            self._not_yet_searchable[uid] = (self.now() + timedelta(seconds=lag), indexed)
         if new is None:
             del self.users[uid]
         else:

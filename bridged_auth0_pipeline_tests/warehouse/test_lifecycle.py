@@ -215,3 +215,31 @@ def test_a_user_changed_while_the_export_job_runs_is_read_again_by_the_next_run(
     assert users_extraction_mode(warehouse_path) == "incremental"
     assert_warehouse_equals_tenant(warehouse_path, tenant)
     assert query(warehouse_path, "SELECT user_metadata->>'plan' FROM auth0.users WHERE user_id = ?", [early]) == [("pro",)]
+
+
+def test_a_change_user_search_sees_late_is_picked_up_by_the_next_run(sandbox_factory, pipeline_env, run_sync, warehouse_path):
+    """Auth0's user search is eventually consistent, with delays that vary. A change that reaches
+    search after a later one was already synced sits below the cursor: the incremental run re-reads
+    10 s before its cursor (SEARCH_INDEX_LAG), so the next run still lands it."""
+    tenant = SandboxTenant.generate(users=200, seed=29)
+    now = [tenant.now()]
+    tenant.clock = lambda: now[0]
+    server = sandbox_factory(tenant, scopes=WRITE_SCOPES)
+    pipeline_env(server)
+    assert run_sync().success
+    slow, quick = sorted(tenant.users)[5:7]
+    tenant.slow_to_index[slow] = 8.0
+    with management_writer(server) as admin:
+        ok(admin.patch(f"/api/v2/users/{slow}", json={"user_metadata": {"plan": "pro"}}))
+        now[0] += timedelta(seconds=2)
+        ok(admin.patch(f"/api/v2/users/{quick}", json={"user_metadata": {"plan": "team"}}))
+        now[0] += timedelta(seconds=1)
+        plan = "SELECT user_metadata->>'plan' FROM auth0.users WHERE user_id = ?"
+        assert run_sync().success
+        assert (query(warehouse_path, plan, [quick]), query(warehouse_path, plan, [slow])) == ([("team",)], [(None,)]), \
+            "search showed the later change, not the earlier one yet"
+        now[0] += timedelta(seconds=10)
+        assert run_sync().success
+    assert users_extraction_mode(warehouse_path) == "incremental"
+    assert query(warehouse_path, plan, [slow]) == [("pro",)]
+    assert_warehouse_equals_tenant(warehouse_path, tenant)

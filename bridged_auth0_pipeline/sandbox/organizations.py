@@ -94,6 +94,15 @@ def checkpoint(items: list, key, query: dict[str, str], body_key: str, render=la
     return body
 
 
+def _field_picker(query: dict[str, str]):
+    """`fields` (comma-separated) with `include_fields` (default true) as a function on each object."""
+    fields = {f.strip() for f in (query.get("fields") or "").split(",") if f.strip()}
+    include = (query.get("include_fields") or "true").lower() != "false"
+    if not fields:
+        return lambda item: item
+    return lambda item: {k: v for k, v in item.items() if (k in fields) == include}
+
+
 def _uses_checkpoint(query: dict[str, str]) -> bool:
     return "from" in query or "take" in query
 
@@ -206,17 +215,20 @@ class DirectoryApi:
         return self.reply(200, paged_body(roles, read_page(req.query, cap=None), "roles", cap=None, with_length=False))
 
     def list_connections(self, req: "Request", params: dict) -> "Reply":
-        strategy = req.query.get("strategy")
+        """`strategy` and `name` filter; `fields`/`include_fields` pick the fields, as in Auth0."""
+        strategy, name = req.query.get("strategy"), req.query.get("name")
         with self.tenant.lock:
             connections = sorted(
                 ({"id": c["id"], "name": c["name"], "display_name": c["name"], "strategy": c["strategy"],
                   "is_domain_connection": False, "realms": [c["name"]], "options": connection_options(c)}
-                 for c in self.tenant.connections.values() if strategy in (None, "", c["strategy"])),
+                 for c in self.tenant.connections.values()
+                 if strategy in (None, "", c["strategy"]) and name in (None, "", c["name"])),
                 key=lambda c: c["id"])
+        render = _field_picker(req.query)
         if _uses_checkpoint(req.query):
-            return self.reply(200, checkpoint(connections, lambda c: c["id"], req.query, "connections"))
+            return self.reply(200, checkpoint(connections, lambda c: c["id"], req.query, "connections", render))
         return self.reply(200, paged_body(connections, read_page(req.query, cap=None), "connections", cap=None,
-                                          with_length=False))
+                                          with_length=False, render=render))
 
     def connection_clients(self, req: "Request", params: dict) -> "Reply":
         connection = self.tenant.connection_by_id(params["id"])
@@ -228,15 +240,12 @@ class DirectoryApi:
 
     def list_clients(self, req: "Request", params: dict) -> "Reply":
         keys_ok = "read:client_keys" in req.scopes
-        fields = {f.strip() for f in (req.query.get("fields") or "").split(",") if f.strip()}
-        include = (req.query.get("include_fields") or "true").lower() != "false"
+        pick = _field_picker(req.query)
 
         def render(client: dict) -> dict:
             if not keys_ok:
                 client = {k: v for k, v in client.items() if k not in ("client_secret", "signing_keys")}
-            if fields:
-                client = {k: v for k, v in client.items() if (k in fields) == include}
-            return client
+            return pick(client)
 
         clients = sorted((dict(c) for c in self.tenant.clients.values()), key=lambda c: c["client_id"])
         if _uses_checkpoint(req.query):

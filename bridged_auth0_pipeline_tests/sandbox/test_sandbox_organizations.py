@@ -80,6 +80,15 @@ def test_connections_and_clients_in_the_specs_shapes_secrets_only_with_read_clie
     assert all(c["client_secret"] == client_secret_for(c["client_id"]) and c["signing_keys"] for c in clients)
 
 
+def test_connections_filter_by_name_and_pick_fields_as_in_auth0(api, tenant):
+    picked = api.get("/api/v2/connections", params={"fields": "name,strategy", "include_fields": "true"}).json()
+    assert picked and all(set(c) == {"name", "strategy"} for c in picked), "no options, so no IdP secret"
+    left_out = api.get("/api/v2/connections", params={"fields": "options", "include_fields": "false"}).json()
+    assert left_out and all("options" not in c and "strategy" in c for c in left_out)
+    (github,) = api.get("/api/v2/connections", params={"name": "github"}).json()
+    assert github["id"] == tenant.connections["github"]["id"]
+
+
 def test_without_the_scope_the_reads_are_refused_with_its_name(tenant):
     with SandboxServer(tenant, scopes=("read:users", "read:organizations", "read:organization_members")) as server, \
             management_client(server) as client:

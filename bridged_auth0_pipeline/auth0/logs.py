@@ -1,8 +1,9 @@
 """Where tenant log events are paginated: checkpoint paging from a log_id, no result cap.
 
 The first sync asks for the oldest retained events (search mode, sorted by date ascending) and
-continues from the smallest log_id among them with `from`/`take` (ids follow write order, not date). A `from` older than the tenant's retention is refused with
-a 400: that is a gap in the history, raised as Auth0LogRetentionError for the caller to report.
+continues from the smallest log_id among them with `from`/`take` (ids follow write order, not date).
+A `from` older than the tenant's retention is refused with a 400: that is a gap in the history,
+raised as Auth0LogRetentionError for the caller to report.
 
 A long backlog is read in lanes, several checkpoint walks at once (`in_flight.py`): one search
 request per lane finds the first event of a later day (`q=date:[YYYY-MM-DD TO *]`), and the lane

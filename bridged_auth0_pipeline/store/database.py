@@ -1,6 +1,7 @@
 """The one way to open a tenant's DuckDB warehouse: its folder created, its schema current."""
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -36,7 +37,8 @@ class WarehouseLockedError(RuntimeError):
     connection in one process makes `duckdb.connect(path)` in another fail with "Could not set lock")."""
 
     def __init__(self, path: Path, cause: Exception):
-        holder = str(cause).partition("Conflicting lock is held in ")[2].split(". See also")[0].strip()
+        found = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(cause))
+        holder = f"{found.group(1)}, PID {found.group(2)}" if found else ""
         super().__init__(
             f"The warehouse {path} is open in another process{f' ({holder})' if holder else ''}, and DuckDB lets "
             "no process write a file another process has open, even read-only. That is another sync of this "

@@ -52,7 +52,7 @@ def test_a_file_another_process_writes_is_named_with_the_fix(tmp_path, monkeypat
     finally:
         holder.communicate("")
     message = str(error.value)
-    assert str(path) in message and f"(PID {holder.pid})" in message
+    assert str(path) in message and f", PID {holder.pid}), and DuckDB lets" in message
     assert message.endswith("Fix: close that session, or let the other sync finish (the run queue allows one run "
                             "per tenant); then sync again.")
     with database.open_warehouse(DuckDBResource(database=str(path))) as con:  # free again once the holder is gone

@@ -1,6 +1,7 @@
 """Create or migrate the warehouse schema: each sql/tables/NNN_*.sql runs once, recorded in
 auth0._schema_migrations, all in one transaction. The reference tables (log event types, identity
-providers, method types) are reseeded from sql/seeds/."""
+providers, method types) are reseeded from sql/seeds/; when the log event types change, the stored
+events take their new category (sql/loads/login_event_categories.sql)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,17 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
                 con.execute(read_sql(name))
                 con.execute("INSERT INTO auth0._schema_migrations VALUES (?, now())", [name])
                 applied.append(name)
-        for table, seed in (("auth0.log_event_types", "log_event_types.csv"),
-                            ("auth0.identity_providers", "identity_providers.csv"),
-                            ("auth0.method_types", "method_types.csv")):
-            _reseed(con, table, seed)
+        if _reseed(con, "auth0.log_event_types", "log_event_types.csv"):
+            # login_events is append-only: without this, events loaded under an older seed would keep
+            # its category, and the playbooks would count them by it for as long as they are kept.
+            con.execute(read_sql("loads/login_event_categories.sql"))
+        _reseed(con, "auth0.identity_providers", "identity_providers.csv")
+        _reseed(con, "auth0.method_types", "method_types.csv")
     return applied
 
 
-def _reseed(con: duckdb.DuckDBPyConnection, table: str, seed_file: str) -> None:
+def _reseed(con: duckdb.DuckDBPyConnection, table: str, seed_file: str) -> bool:
+    """Replace `table` with its seed when they differ; whether they did."""
     seed = SQL_DIR / "seeds" / seed_file
     changed = con.execute(
         f"""
@@ -46,3 +50,4 @@ def _reseed(con: duckdb.DuckDBPyConnection, table: str, seed_file: str) -> None:
     if changed:
         con.execute(f"DELETE FROM {table}")
         con.execute(f"INSERT INTO {table} SELECT * FROM read_csv(?, header = true, all_varchar = true)", [str(seed)])
+    return bool(changed)

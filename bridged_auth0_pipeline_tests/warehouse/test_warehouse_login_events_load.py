@@ -58,3 +58,21 @@ def test_each_log_id_lands_once_typed_and_the_rest_is_rejected_with_a_reason(tmp
     # The second load rejects the unreadable rows again (they are still staged), but not the odd
     # date: that event already landed.
     assert sorted(rejected, key=str) == sorted(once + once[1:], key=str)
+
+
+def test_stored_events_take_the_category_of_a_changed_seed(tmp_path):
+    """A warehouse built under an older seed, which called `s` 'other': opening it with today's seed
+    re-categorises the stored events, so the playbooks count them as logins."""
+    path = str(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(path) as con:
+        apply_migrations(con)
+        con.execute("INSERT INTO auth0_staging.login_events SELECT NULL, ?", [json.dumps(LOGIN)])
+        _load(con)
+        con.execute("UPDATE auth0.log_event_types SET category = 'other', description = 'old' WHERE code = 's'")
+        con.execute("UPDATE auth0.login_events SET category = 'other', type_description = 'old'")
+    with duckdb.connect(path) as con:
+        assert apply_migrations(con) == []
+        seed = con.execute("SELECT category, description FROM auth0.log_event_types WHERE code = 's'").fetchone()
+        stored = con.execute("SELECT category, type_description FROM auth0.login_events").fetchall()
+    assert seed[0] == "login_success"
+    assert stored == [seed]

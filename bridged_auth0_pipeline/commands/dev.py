@@ -21,7 +21,8 @@ from bridged_auth0_pipeline.config.tenants import TenantDirectory
 def run_dev(dagster_args: list[str]) -> int:
     env = dict(os.environ)
     server = None
-    if not TenantDirectory(SyncSettings.from_env()).keys():
+    asks_for_help = any(arg in ("-h", "--help") for arg in dagster_args)  # `dagster dev --help` serves nothing
+    if not asks_for_help and not TenantDirectory(SyncSettings.from_env()).keys():
         server = start_demo_sandbox(env, DEMO_USERS)
         print(f"No tenant is configured: the UI syncs the built-in sandbox tenant ({DEMO_USERS} users) at "
               f"{server.base_url} while it runs. Set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or "

@@ -24,7 +24,7 @@ from .clock import epoch_ms, iso_from_epoch_ms, parse_iso
 from .gcpause import paused_gc
 from .logevents import make_event
 from .organizations import generate_organizations
-from .tenant import SandboxTenant
+from .tenant import SandboxTenant, emails_as_auth0_stores_them
 
 DEFAULT_ANCHOR = "2026-10-01T00:00:00.000Z"
 DAY_MS = 86_400_000
@@ -337,7 +337,7 @@ def _generate(users: int, seed: int, shared_timestamp_users: int, logs_per_user:
         i += 1
         if user["user_id"] in store:  # vanishingly rare id collision: draw again
             continue
-        store[user["user_id"]] = user
+        store[user["user_id"]] = emails_as_auth0_stores_them(user)  # as add_user would store it
         made.append((user, created, last_login))
 
     # Log events: (date_ms, order, type, user) sorted by time, then given ids in that order.

@@ -51,6 +51,43 @@ def _connection_id(name: str) -> str:
     return "con_" + "".join(rng.choice(_ALNUM) for _ in range(16))
 
 
+def _auth0_is_idp(identity) -> bool:
+    """True for an identity of a database connection (provider `auth0`): Auth0 is its identity
+    provider, and so the one that stores its email."""
+    return isinstance(identity, dict) and identity.get("provider") == "auth0"
+
+
+def emails_as_auth0_stores_them(user: dict) -> dict:
+    """Apply Auth0's rule for stored emails to `user` and return it. Every way a user enters the
+    tenant (add_user, update_user, an unlinked account, the synthetic generator) passes here.
+
+    Auth0 (Management API docs, "Search Users by Email"): "If Auth0 is the identify provider (idP),
+    the email address associated with a user is saved in lower case, regardless of how you
+    initially provided it [...] In cases where Auth0 is not the idP, the email is stored based on
+    the rules of idP". So a database user's email (first identity's provider `auth0`; a user without
+    identities goes by its `auth0|` id) and a linked database identity's `profileData.email` are
+    lower-cased; social, enterprise and passwordless emails keep their case.
+
+    Sets `user["email"]` in place; a changed identity list is replaced, never edited, as it may be
+    shared with the stored version before (copy-on-write).
+    """
+    identities = user.get("identities")
+    email = user.get("email")
+    if isinstance(email, str) and email != email.lower() and (
+            _auth0_is_idp(identities[0]) if identities else str(user.get("user_id", "")).startswith("auth0|")):
+        user["email"] = email.lower()
+    fixed = None
+    for i, identity in enumerate(identities or ()):
+        data = identity.get("profileData") if _auth0_is_idp(identity) else None
+        linked_email = data.get("email") if isinstance(data, dict) else None
+        if isinstance(linked_email, str) and linked_email != linked_email.lower():
+            fixed = fixed or list(identities)
+            fixed[i] = {**identity, "profileData": {**data, "email": linked_email.lower()}}
+    if fixed is not None:
+        user["identities"] = fixed
+    return user
+
+
 def log_id_for(stamp: str, seq: int) -> str:
     """Fixed-width numeric id: `900` + the canonical timestamp's digits + a sequence number.
 
@@ -187,7 +224,8 @@ class SandboxTenant:
 
     # -- users -----------------------------------------------------------------------------------
     def add_user(self, profile: dict) -> dict:
-        """Create a user; fills user_id, identities, created_at and updated_at when absent.
+        """Create a user; fills user_id, identities, created_at and updated_at when absent. A
+        database user's email is stored in lower case, as Auth0 stores it (emails_as_auth0_stores_them).
 
         Writes an `ss` (signup) log event. Returns a copy of the stored profile.
         """
@@ -208,12 +246,14 @@ class SandboxTenant:
             user.setdefault("created_at", now)
             user.setdefault("updated_at", now)
             self._normalize_timestamps(user)
+            emails_as_auth0_stores_them(user)
             self._store_user(uid, None, user)
             self._append_log("ss", user=user, date=now)
             return copy.deepcopy(user)
 
     def update_user(self, user_id: str, **changes) -> dict:
-        """Set top-level fields (a value of None removes the field, as Auth0 omits it).
+        """Set top-level fields (a value of None removes the field, as Auth0 omits it). A database
+        user's email is stored in lower case, as Auth0 stores it (emails_as_auth0_stores_them).
 
         Bumps updated_at to now unless `updated_at` is among the changes. Metadata objects are
         replaced, not merged: pass the whole new object.
@@ -233,6 +273,7 @@ class SandboxTenant:
             if "updated_at" not in changes:
                 new["updated_at"] = self.now_iso()
             self._normalize_timestamps(new)
+            emails_as_auth0_stores_them(new)
             self._store_user(user_id, old, new)
             return copy.deepcopy(new)
 
@@ -320,7 +361,7 @@ class SandboxTenant:
                 now = self.now_iso()
                 user = {"user_id": secondary_id, **{k: v for k, v in profile.items() if k in PROFILE_DATA_FIELDS},
                         "identities": [identity], "created_at": now, "updated_at": now}
-                self._store_user(secondary_id, None, user)
+                self._store_user(secondary_id, None, emails_as_auth0_stores_them(user))
             return remaining
 
     def _drop_memberships(self, user_id: str) -> None:

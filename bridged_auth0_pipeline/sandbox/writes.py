@@ -1,9 +1,10 @@
-"""The Management API writes that change a user's lifecycle: link, unlink, update, delete, roles.
+"""The Management API writes that change a user's lifecycle: create, link, unlink, update, delete, roles.
 
 Each answers with Auth0's status and shape and, like Auth0, leaves a `sapi` log event whose
 `details.request` carries the method, the path and the body (secrets removed) and whose
 `details.response.statusCode` the status. A deletion also writes `sdu`; a link does not (the
-secondary account just disappears). Scopes are the operation's in the Management API spec.
+secondary account just disappears); a creation writes the sandbox's `ss`, as every new user does.
+Scopes are the operation's in the Management API spec.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 # (method, path pattern, rate-limit group, scopes: any of them, handler name)
 WRITE_ROUTES = [
+    ("POST", r"/api/v2/users", "users", ("create:users",), "create_user"),
     ("POST", r"/api/v2/users/(?P<id>[^/]+)/identities", "users",
      ("update:users", "update:current_user_identities"), "link"),
     ("DELETE", r"/api/v2/users/(?P<id>[^/]+)/identities/(?P<provider>[^/]+)/(?P<user_id>[^/]+)", "users",
@@ -35,6 +37,10 @@ WRITE_ROUTES = [
      "add_role_users"),
 ]
 _LINK_KEYS = frozenset({"provider", "user_id", "connection_id", "link_with"})
+#: What POST /api/v2/users stores of its body (the rest of _CREATE_KEYS are instructions).
+_CREATE_PROFILE_KEYS = ("email", "email_verified", "username", "phone_number", "phone_verified", "given_name",
+                        "family_name", "name", "nickname", "picture", "blocked", "user_metadata", "app_metadata")
+_CREATE_KEYS = frozenset({*_CREATE_PROFILE_KEYS, "connection", "password", "user_id", "verify_email"})
 
 
 def invalid_body(message: str) -> ApiError:
@@ -53,6 +59,15 @@ def _json_body(raw: bytes) -> dict:
     if not isinstance(body, dict):
         raise invalid_body("Expected type object but found type " + type(body).__name__)
     return body
+
+
+def _check_profile_types(body: dict) -> None:
+    for key in ("blocked", "email_verified", "phone_verified"):
+        if key in body and not isinstance(body[key], bool):
+            raise invalid_body(f"Expected type boolean but found type {type(body[key]).__name__} on {key}")
+    for key in ("user_metadata", "app_metadata"):
+        if key in body and not isinstance(body[key], dict):
+            raise invalid_body(f"Expected type object but found type {type(body[key]).__name__} on {key}")
 
 
 def _id_list(body: dict, key: str) -> list[str]:
@@ -83,6 +98,47 @@ class ManagementWrites:
         if "read:user_idp_tokens" in req.scopes:
             return identities
         return strip_identity_secrets({"identities": identities})["identities"]
+
+    # -- creation --------------------------------------------------------------------------------
+    def create_user(self, req: "Request", params: dict) -> "Reply":
+        """A user on a database connection (the sandbox creates no passwordless users): `auth0|`
+        + the body's user_id or a new hex id, its email stored in lower case as Auth0 does."""
+        body = _json_body(req.body)
+        extra = set(body) - _CREATE_KEYS
+        if extra:
+            raise invalid_body(f"Additional properties not allowed: {', '.join(sorted(extra))}")
+        connection = body.get("connection")
+        if not isinstance(connection, str) or not connection:
+            raise invalid_body("Missing required property: connection")
+        _check_profile_types(body)
+        for key in ("email", "password"):
+            if not isinstance(body.get(key), str) or not body[key]:
+                raise invalid_body(f"Missing required property: {key}")
+        if "user_id" in body and (not isinstance(body["user_id"], str) or not body["user_id"]):
+            raise invalid_body("Expected a non-empty string on user_id")
+        with self.tenant.lock:
+            conn = self.tenant.connections.get(connection)
+            if conn is None:
+                raise management_error(400, "The connection does not exist.", "inexistent_connection")
+            if conn["strategy"] != "auth0":
+                raise invalid_body(f"the sandbox creates users on database connections only, not on "
+                                   f"{connection} ({conn['strategy']})")
+            email = body["email"].lower()  # what Auth0 stores, and so what it compares
+            if any(other.get("email") == email
+                   and (self.tenant.connection_for_user(other) or {}).get("name") == connection
+                   for other in map(self.tenant.users.get, self.tenant.user_index.by_email(email))):
+                raise management_error(409, "The user already exists.", "auth0_idp_error")
+            identity_id = body.get("user_id") or self.tenant._random_hex(24)
+            if f"auth0|{identity_id}" in self.tenant.users:
+                raise management_error(409, "The user already exists.", "auth0_idp_error")
+            profile = {k: body[k] for k in _CREATE_PROFILE_KEYS if k in body}
+            profile.setdefault("email_verified", False)
+            user = self.tenant.add_user({
+                "user_id": f"auth0|{identity_id}", **profile,
+                "identities": [{"connection": connection, "provider": "auth0", "user_id": identity_id,
+                                "isSocial": False}]})
+            rendered = strip_identity_secrets(user) if "read:user_idp_tokens" not in req.scopes else user
+            return self._done(req, "Create a user", 201, body, rendered)
 
     # -- account linking -------------------------------------------------------------------------
     def link(self, req: "Request", params: dict) -> "Reply":
@@ -131,12 +187,7 @@ class ManagementWrites:
         body = _json_body(req.body)
         if body.get("user_id", user_id) != user_id:
             raise invalid_body("user_id cannot be changed")
-        for key in ("blocked", "email_verified", "phone_verified"):
-            if key in body and not isinstance(body[key], bool):
-                raise invalid_body(f"Expected type boolean but found type {type(body[key]).__name__} on {key}")
-        for key in ("user_metadata", "app_metadata"):
-            if key in body and not isinstance(body[key], dict):
-                raise invalid_body(f"Expected type object but found type {type(body[key]).__name__} on {key}")
+        _check_profile_types(body)
         with self.tenant.lock:
             try:
                 user = self.tenant.patch_user(user_id, body)

@@ -44,8 +44,8 @@ JUDY = "auth0|c0ffee000000000000000009"         # signed up 10 hours ago (too ne
 KIM = "auth0|c0ffee000000000000000010"          # unverified email + phone, never logged in
 LEO = "auth0|c0ffee000000000000000011"          # blocked
 NOBODY = "auth0|c0ffee000000000000000012"       # no email, no phone
-DANA_DB = "auth0|c0ffee000000000000000013"      # Dana@Acme.io, verified
-DANA_G = "google-oauth2|101400000000000000014"  # dana@acme.io, verified, blocked
+DANA_DB = "auth0|c0ffee000000000000000013"      # dana@acme.io (a database email: lower case), verified
+DANA_G = "google-oauth2|101400000000000000014"  # Dana@Acme.io, verified, blocked
 DANA_GH = "github|1015"                         # DANA@acme.io, NOT verified
 DANA_DEL = "auth0|c0ffee000000000000000016"     # dana@acme.io, verified, deleted before sync 2
 OMAR = "auth0|c0ffee000000000000000017"         # omar@example.net, verified, never logged in
@@ -156,10 +156,10 @@ def build_tenant() -> SandboxTenant:
          created_at=ago(days=2), logins_count=0)
     user(NOBODY, username="nobody12", name="No Contact", created_at=ago(days=2), logins_count=0)
 
-    user(DANA_DB, email="Dana@Acme.io", email_verified=True, name="Dana Database", created_at=ago(days=60),
+    user(DANA_DB, email="dana@acme.io", email_verified=True, name="Dana Database", created_at=ago(days=60),
          last_login=DANA_DB_LAST_LOGIN, logins_count=3, app_metadata={"plan": "trial"})
     user(DANA_G, [identity("google-oauth2", DANA_G.split("|")[1], "google-oauth2", True)],
-         email="dana@acme.io", email_verified=True, blocked=True, name="Dana Google",
+         email="Dana@Acme.io", email_verified=True, blocked=True, name="Dana Google",
          created_at=ago(days=50), logins_count=0)
     user(DANA_GH, [identity("github", 1015, "github", True)],
          email="DANA@acme.io", email_verified=False, name="Dana GitHub", created_at=ago(days=50), logins_count=0)
@@ -233,9 +233,9 @@ USER_AUTH_METHODS = {
           False, None, "auth0", DB, DBT, PRIMARY),
     NOBODY: (None, None, "auth0", DB, DBT, ["auth0"], [DBT], 1,
              False, None, "auth0", DB, DBT, PRIMARY),
-    DANA_DB: ("Dana@Acme.io", True, "auth0", DB, DBT, ["auth0"], [DBT], 1,
+    DANA_DB: ("dana@acme.io", True, "auth0", DB, DBT, ["auth0"], [DBT], 1,
               False, DANA_DB_LAST_LOGIN, "auth0", DB, DBT, PRIMARY),
-    DANA_G: ("dana@acme.io", True, "google-oauth2", "google-oauth2", SOC, ["google-oauth2"], [SOC], 1,
+    DANA_G: ("Dana@Acme.io", True, "google-oauth2", "google-oauth2", SOC, ["google-oauth2"], [SOC], 1,
              False, None, "google-oauth2", "google-oauth2", SOC, PRIMARY),
     DANA_GH: ("DANA@acme.io", False, "github", "github", SOC, ["github"], [SOC], 1,
               False, None, "github", "github", SOC, PRIMARY),
@@ -292,8 +292,8 @@ QUALIFICATION = {
     KIM:     ("kim@example.org",  "example.org",   0,  0,  0, None,           0, None,         0,  0, "cold"),
     LEO:     ("leo@example.org",  "example.org",   0,  0,  0, None,           0, None,         0,  0, "cold"),
     NOBODY:  (None,               None,            0,  0,  0, None,           0, None,         0,  0, "cold"),
-    DANA_DB: ("Dana@Acme.io",     "acme.io",       0, 20,  0, "trial",       10, None,         0, 30, "warm"),
-    DANA_G:  ("dana@acme.io",     "acme.io",       0, 20,  0, None,           0, None,         0, 20, "cold"),
+    DANA_DB: ("dana@acme.io",     "acme.io",       0, 20,  0, "trial",       10, None,         0, 30, "warm"),
+    DANA_G:  ("Dana@Acme.io",     "acme.io",       0, 20,  0, None,           0, None,         0, 20, "cold"),
     DANA_GH: ("DANA@acme.io",     "acme.io",       0,  0,  0, None,           0, None,         0,  0, "cold"),
     OMAR:    ("omar@example.net", "example.net",   0, 20,  0, None,           0, None,         0, 20, "cold"),
     OMAR_G:  ("Omar@Example.net", "example.net",   0,  0,  0, None,           0, None,         0,  0, "cold"),
@@ -321,8 +321,8 @@ NURTURE = {
     KIM:     ("kim@example.org",  0, 0, 0, 0,  0, None,                  None, "never"),
     LEO:     ("leo@example.org",  0, 0, 0, 0,  0, None,                  None, "never"),
     NOBODY:  (None,               0, 0, 0, 0,  0, None,                  None, "never"),
-    DANA_DB: ("Dana@Acme.io",     0, 0, 0, 0,  3, DANA_DB_LAST_LOGIN,    40, "dormant"),
-    DANA_G:  ("dana@acme.io",     0, 0, 0, 0,  0, None,                  None, "never"),
+    DANA_DB: ("dana@acme.io",     0, 0, 0, 0,  3, DANA_DB_LAST_LOGIN,    40, "dormant"),
+    DANA_G:  ("Dana@Acme.io",     0, 0, 0, 0,  0, None,                  None, "never"),
     DANA_GH: ("DANA@acme.io",     0, 0, 0, 0,  0, None,                  None, "never"),
     OMAR:    ("omar@example.net", 0, 0, 0, 0,  0, None,                  None, "never"),
     OMAR_G:  ("Omar@Example.net", 1, 1, 1, 0,  1, OMAR_G_LOGIN,          3,  "cooling"),

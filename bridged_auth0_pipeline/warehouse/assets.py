@@ -114,8 +114,8 @@ def _load_users(con, tenant: Tenant, synced_at: datetime) -> dict[dg.AssetKey, d
     }
 
 
-def _load_user_metadata(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
-    execute_load(con, "loads/user_metadata.sql", synced_at=synced_at)
+def _load_user_metadata(con, synced_at: datetime, include_metadata: bool) -> dict[dg.AssetKey, dict]:
+    execute_load(con, "loads/user_metadata.sql", synced_at=synced_at, variables={"include_metadata": include_metadata})
     return {USER_METADATA: table_metadata(con, "auth0.user_metadata", "user_id, source, key")}
 
 
@@ -163,8 +163,11 @@ def warehouse_tables(context: dg.AssetExecutionContext, tenant: TenantResource):
                 metadata |= _load_login_events(con, synced_at)
             if selected & {USERS, USER_IDENTITIES}:
                 metadata |= _load_users(con, tenant.tenant, synced_at)
-            if USER_METADATA in selected:
-                metadata |= _load_user_metadata(con, synced_at)
+            include_metadata = tenant.settings.include_metadata
+            # include_metadata=no stores no metadata: the key table is emptied even in a run that does
+            # not select it (data object user_metadata off), or playbooks would score stale metadata.
+            if USER_METADATA in selected or (selected & {USERS, USER_IDENTITIES} and not include_metadata):
+                metadata |= _load_user_metadata(con, synced_at, include_metadata)
             if selected & set(ORGANIZATION_TABLES):
                 metadata |= load_organizations(con, synced_at)
             if selected & {CONNECTIONS, CLIENTS}:

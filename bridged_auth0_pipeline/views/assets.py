@@ -54,7 +54,9 @@ def _view_spec(sql_file: str) -> dg.AssetSpec:
     sql = read_sql(sql_file)
     return dg.AssetSpec(
         key,
-        deps=sorted({dg.AssetKey([schema, name]) for schema, name in _REFERENCE.findall(sql)} - {key}, key=str),
+        # auth0._* tables (sync state, rejected records) are the pipeline's bookkeeping, not assets
+        deps=sorted({dg.AssetKey([schema, name]) for schema, name in _REFERENCE.findall(sql)
+                     if not name.startswith("_")} - {key}, key=str),
         group_name=VIEW_GROUPS[key.path[0]],
         kinds=VIEW_KINDS,
         owners=OWNERS,

@@ -34,6 +34,10 @@ LOGIN_EVENTS = dg.AssetKey(["auth0", "login_events"])
 ROLES = dg.AssetKey(["auth0", "roles"])
 USER_ROLES = dg.AssetKey(["auth0", "user_roles"])
 ORGANIZATION_TABLES = (ORGANIZATIONS, ORGANIZATION_MEMBERS, ORGANIZATION_MEMBER_ROLES)
+# auth0._sync_state's row naming the data objects the last run with users synced, each by a table it loads.
+SYNCED_DATA_OBJECTS = "data_objects"
+DATA_OBJECT_TABLES = {"users": USERS, "user_metadata": USER_METADATA, "logins": LOGIN_EVENTS,
+                      "organizations": ORGANIZATIONS}
 
 
 def _spec(key: dg.AssetKey, description: str, deps: list) -> dg.AssetSpec:
@@ -172,6 +176,11 @@ def warehouse_tables(context: dg.AssetExecutionContext, tenant: TenantResource):
                 metadata |= load_organizations(con, synced_at)
             if selected & {CONNECTIONS, CLIENTS}:
                 metadata |= load_connections(con, synced_at)
+            if USERS in selected:
+                # The data objects this run brought up to date: a view reads a data object's tables only
+                # while it is synced (rows kept from before it was turned off are not current).
+                write_state(con, SYNCED_DATA_OBJECTS, StreamState(details={"data_objects": [
+                    name for name, key in DATA_OBJECT_TABLES.items() if key in selected]}))
     for key in (ROLES, USER_ROLES, LOGIN_EVENTS, USERS, USER_IDENTITIES, USER_METADATA, *ORGANIZATION_TABLES, CONNECTIONS, CLIENTS):
         if key in selected and key in metadata:
             yield dg.MaterializeResult(asset_key=key, metadata=metadata[key])

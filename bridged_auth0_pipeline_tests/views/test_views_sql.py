@@ -48,6 +48,9 @@ class Warehouse:
         for table in ("identity_providers", "log_event_types", "method_types"):  # as the migration runner seeds them
             self.con.execute(f"INSERT INTO auth0.{table} SELECT * FROM read_csv(?, header = true, all_varchar = true)",
                              [str(SQL_ROOT / "seeds" / f"{table}.csv")])
+        # as a run that synced every data object records it (the views read organizations only then)
+        self.con.execute("INSERT INTO auth0._sync_state VALUES ('data_objects', NULL, ?, ?)",
+                         ['{"data_objects": ["users", "user_metadata", "logins", "organizations"]}', now])
         self.now = now
         self._log_ids = itertools.count(1)
 

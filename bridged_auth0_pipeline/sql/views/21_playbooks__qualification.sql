@@ -108,6 +108,10 @@ memberships AS (
     SELECT m.org_id, m.user_id, o.name AS organization_name
     FROM auth0.organization_members AS m
     JOIN auth0.organizations AS o ON o.org_id = m.org_id AND o.deleted_at IS NULL
+    -- only while the last run synced the data object organizations: rows kept from before it was
+    -- turned off are not current (auth0._sync_state 'data_objects', written by each run's users load)
+    WHERE list_contains((SELECT CAST(details -> 'data_objects' AS VARCHAR[]) FROM auth0._sync_state
+                         WHERE stream = 'data_objects'), 'organizations')
 ),
 
 -- live members only: auth0.user_auth_methods holds live users

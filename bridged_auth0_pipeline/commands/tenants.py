@@ -86,6 +86,15 @@ def _directory() -> TenantDirectory:
     return TenantDirectory(SyncSettings.from_env())
 
 
+def new_tenant_choices(deployment: SyncSettings) -> dict[str, str]:
+    """A new tenant's choices: the defaults, its data objects only those the deployment syncs
+    (BRIDGED_DATA_OBJECTS). Others would never be synced, yet `tenants` would list them and the
+    connection test would ask for their scopes."""
+    choices = SyncSettings().choices()
+    wanted = [name for name in choices["data_objects"].split(",") if name in deployment.data_objects]
+    return {**choices, "data_objects": ",".join(wanted)}
+
+
 def connect(key: str, domain: str, client_id: str | None, audience: str | None, method: str, force: bool) -> int:
     check_tenant_key(key)
     if key == DEFAULT_TENANT:
@@ -101,7 +110,7 @@ def connect(key: str, domain: str, client_id: str | None, audience: str | None, 
     encrypted = box.encrypt(secret)
     expires = token_expiry(secret).isoformat() if method == "management_token" else None
     previous = {stored.key: stored for stored in directory.registry.all()}.get(key)
-    settings = previous.settings if previous else SyncSettings().choices()
+    settings = previous.settings if previous else new_tenant_choices(directory.settings)
     fields = dict(domain=domain, client_id=client_id, audience=audience, method=method, settings=settings,
                   token_expires_at=expires)
     # Test before storing: nothing is kept unless it works (or --force).

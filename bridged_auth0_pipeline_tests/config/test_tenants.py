@@ -511,3 +511,16 @@ def test_jitter_spreads_tenants_over_ten_minutes_and_keeps_default_exact():
 def test_settings_errors_name_the_cli_flag():
     with pytest.raises(SettingsError, match=r"--active-days='0' is not valid"):
         SyncSettings().with_choices({"active_days": "0"}, label=lambda variable: "--active-days")
+
+
+def test_a_new_tenant_gets_only_the_data_objects_the_deployment_syncs(deployment, sandbox_factory):
+    """A deployment without log events: a customer who did not grant read:logs connects, and the new
+    tenant's data objects are the defaults the deployment syncs, never one it does not."""
+    env = {**deployment, "BRIDGED_DATA_OBJECTS": "users,user_metadata"}
+    server = sandbox_factory(SandboxTenant.demo(users=20),
+                             scopes=tuple(scope for scope in DEFAULT_SCOPES if scope != "read:logs"))
+    done = connect(env, "nologs", server, server.client_secret)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reads of users, roles, role members;" in done.stdout
+    stored = ConnectionRegistry(deployment["BRIDGED_CONNECTIONS_PATH"]).get("nologs").settings
+    assert stored["data_objects"] == "users,user_metadata"

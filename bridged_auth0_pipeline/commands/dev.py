@@ -21,7 +21,8 @@ from bridged_auth0_pipeline.config.tenants import TenantDirectory
 def run_dev(dagster_args: list[str]) -> int:
     env = dict(os.environ)
     server = None
-    asks_for_help = any(arg in ("-h", "--help") for arg in dagster_args)  # `dagster dev --help` serves nothing
+    # `dagster dev --help` serves nothing (its -h is --host, not help)
+    asks_for_help = "--help" in dagster_args
     if not asks_for_help and not TenantDirectory(SyncSettings.from_env()).keys():
         server = start_demo_sandbox(env, DEMO_USERS)
         print(f"No tenant is configured: the UI syncs the built-in sandbox tenant ({DEMO_USERS} users) at "

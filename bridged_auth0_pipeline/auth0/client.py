@@ -110,6 +110,10 @@ class Auth0Client:
     def log_pages(self, after: str | None) -> Iterator[list[dict]]:
         return logs.iter_log_pages(self.session, after, take=CHECKPOINT_TAKE)
 
+    def newest_log_id(self) -> str | None:
+        """Where a walk that only needs the events from now on starts."""
+        return logs.newest_event_id(self.session)
+
     def retained_log_event(self, log_id: str) -> dict | None:
         """The log event, or None when it is past the tenant's log retention (404)."""
         return logs.retained_event(self.session, log_id)

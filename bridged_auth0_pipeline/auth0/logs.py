@@ -89,6 +89,17 @@ def _walk(session: Auth0Session, after: str, stop_at: str | None, take: int) -> 
         after = link_next_from(headers.get("link")) or page[-1]["log_id"]
 
 
+def newest_event_id(session: Auth0Session) -> str | None:
+    """The log_id of the newest event by date (one search request), None for an empty log.
+
+    A walk from it reads every event Auth0 writes afterwards: ids follow write order, so even a
+    delayed event (written later, dated earlier) sorts after it.
+    """
+    page, _ = session.get_json("logs", {"sort": "date:-1", "page": 0, "per_page": 1, "fields": "log_id",
+                                        "include_fields": "true"})
+    return page[0].get("log_id") if page else None
+
+
 def retained_event(session: Auth0Session, log_id: str) -> dict | None:
     """`GET /api/v2/logs/{id}`: the event, or None once it is past the tenant's retention (404).
 

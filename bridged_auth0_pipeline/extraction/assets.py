@@ -99,7 +99,7 @@ def staged_extraction(context: dg.AssetExecutionContext, tenant: TenantResource)
             futures[key] = pool.submit(body)
 
         if STAGED_LOGIN_EVENTS in selected:
-            run(STAGED_LOGIN_EVENTS, login_events.extract_login_events)
+            run(STAGED_LOGIN_EVENTS, login_events.extract_login_events, sync)
         if STAGED_USERS in selected:
             run(STAGED_USERS, users.extract_users, sync, users_spool(tenant.tenant.warehouse_path))
         if STAGED_ROLES in selected:

@@ -25,9 +25,9 @@ from bridged_auth0_pipeline.config.settings import SyncSettings
 from bridged_auth0_pipeline.extraction.common import request_metadata
 from bridged_auth0_pipeline.extraction.member_lists import MemberLists, extract_member_lists, membership_changes_since
 from bridged_auth0_pipeline.extraction.progress import StreamProgress
-from bridged_auth0_pipeline.extraction.users import plan_users_extraction
+from bridged_auth0_pipeline.extraction.users import plan_users
 from bridged_auth0_pipeline.store.staging import extraction_transaction, stage_records
-from bridged_auth0_pipeline.store.state import StreamState, read_state
+from bridged_auth0_pipeline.store.state import StreamState
 
 CONNECTIONS_DESCRIPTION = "Auth0 connections (with their enabled clients) and applications as of this run, credentials removed."
 ORGANIZATIONS_DESCRIPTION = ("Auth0 organizations, their member user_ids and the members' roles in each "
@@ -77,9 +77,9 @@ def plan_member_refresh(con, state: StreamState, orgs: list[dict], sync: SyncSet
     if now - datetime.fromisoformat(state.details["refreshed_at"]) >= timedelta(days=sync.full_sync_every_days):
         return f"periodic refresh (every {sync.full_sync_every_days} days)"
     if "users" in sync.data_objects:
-        # The users stream's own rule, on the same state: users state is written by the warehouse load,
+        # The users stream's own rule, on the same states: they are written by the warehouse load,
         # after this run's extraction, so both streams read the previous run's and decide alike.
-        users_mode, _, users_why = plan_users_extraction(read_state(con, "users"), sync, now)
+        users_mode, _, users_why = plan_users(con, sync, now)
         if users_mode == "full":
             return f"the users full snapshot of this run ({users_why})"
     wait_for_login_events()

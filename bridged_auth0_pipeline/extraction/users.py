@@ -19,17 +19,31 @@ from bridged_auth0_pipeline.auth0.timestamps import parse_timestamp
 SEARCH_INDEX_LAG = timedelta(seconds=10)
 
 
-def plan_users_extraction(state: StreamState, sync: SyncSettings, now: datetime) -> tuple[str, str | None, str]:
-    """(mode, since, why): full when there is no cursor, metadata got switched, or a snapshot is due."""
+def plan_users_extraction(state: StreamState, sync: SyncSettings, now: datetime,
+                          log_state: StreamState | None = None) -> tuple[str, str | None, str]:
+    """(mode, since, why): full when there is no cursor, metadata got switched, deletions may have
+    gone unseen (`log_state`: the log stream's, whose deletions the users load applies), or a
+    snapshot is due."""
     if state.cursor is None:
         return "full", None, "first sync"
     if state.details.get("include_metadata") != sync.include_metadata:
         return "full", None, "BRIDGED_INCLUDE_METADATA changed"
     last_full = state.details.get("last_full_at")
+    # The log is read for deletions from `following_since` on (a first read, or one past a retention
+    # gap): a user deleted before it and after the last snapshot is only seen by a new snapshot.
+    following_since = (log_state or StreamState()).details.get("following_since")
+    if following_since and (last_full is None or datetime.fromisoformat(last_full) < datetime.fromisoformat(following_since)):
+        return "full", None, f"user deletions are read from the log since {following_since}, after the last snapshot"
     if last_full is None or now - datetime.fromisoformat(last_full) >= timedelta(days=sync.full_sync_every_days):
         return "full", None, f"reconciliation due (every {sync.full_sync_every_days} days)"
     since = parse_timestamp(state.cursor) - SEARCH_INDEX_LAG
     return "incremental", since.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"), "cursor"
+
+
+def plan_users(con, sync: SyncSettings, now: datetime) -> tuple[str, str | None, str]:
+    """plan_users_extraction on the stored states: the users stream and the organizations planner
+    both ask it, before this run's loads write any state, so they decide alike."""
+    return plan_users_extraction(read_state(con, "users"), sync, now, read_state(con, "login_events"))
 
 
 def cursor_after_full_snapshot(high_water: str | None, export_created_at: str | None) -> str | None:
@@ -57,7 +71,7 @@ def extract_users(log, client, con, sync: SyncSettings, spool: Path, progress: S
     `spool` is where the NDJSON lines wait for DuckDB's reader."""
     progress = progress or StreamProgress("users")
     before = client.stats.management_requests_of_this_stream()
-    mode, since, why = plan_users_extraction(read_state(con, "users"), sync, datetime.now(timezone.utc))
+    mode, since, why = plan_users(con, sync, datetime.now(timezone.utc))
     log.info(f"Users extraction: {mode} ({why}){f' since {since}' if since else ''}")
     fields = user_fields(sync.include_metadata)
     lines = client.export_user_lines(fields) if mode == "full" else _as_lines(client.users_updated_since(since, fields))

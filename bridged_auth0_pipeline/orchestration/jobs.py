@@ -16,7 +16,8 @@ from bridged_auth0_pipeline.warehouse.assets import ORGANIZATION_TABLES, LOGIN_E
 AUTH0_SYNC = "auth0_sync"
 
 DATA_OBJECT_ASSETS = {
-    "users": [STAGED_USERS, STAGED_ROLES, USERS, USER_IDENTITIES, ROLES, USER_ROLES],
+    # users reads the log too, for user deletions only when logins is off (extraction/login_events.py).
+    "users": [STAGED_USERS, STAGED_ROLES, USERS, USER_IDENTITIES, ROLES, USER_ROLES, STAGED_LOGIN_EVENTS, LOGIN_EVENTS],
     "user_metadata": [USER_METADATA],
     "logins": [STAGED_LOGIN_EVENTS, LOGIN_EVENTS],
     "organizations": [STAGED_ORGANIZATIONS, *ORGANIZATION_TABLES],

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from bridged_auth0_pipeline.extraction.login_events import ALL_EVENTS, USER_DELETIONS
 from bridged_auth0_pipeline.extraction.users import cursor_after_full_snapshot
 from bridged_auth0_pipeline.extraction.assets import (STAGED_CONNECTIONS, STAGED_LOGIN_EVENTS, STAGED_ORGANIZATIONS,
                                                       STAGED_ROLES, STAGED_USERS)
@@ -67,14 +68,30 @@ def _load_roles(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
 def _load_login_events(con, synced_at: datetime) -> dict[dg.AssetKey, dict]:
     extraction = staged(con, "login_events")
     previous = read_state(con, "login_events")
-    cursor = max(filter(None, [previous.cursor, extraction.high_water]), default=None)
+    mode = extraction.details.get("mode", ALL_EVENTS)
+    restarted = extraction.details.get("restarted", False)
+    # A cursor from reading deletions only is not where reading every event resumes (the extraction
+    # started over from the oldest retained event).
+    kept_cursor = previous.cursor if not (mode == ALL_EVENTS and previous.details.get("mode") == USER_DELETIONS) else None
+    cursor = max(filter(None, [kept_cursor, extraction.high_water]), default=None)
     gap = extraction.details.get("retention_gap")
     before = con.execute("SELECT count(*) FROM auth0.login_events").fetchone()[0]
-    execute_load(con, "loads/login_events.sql", synced_at=synced_at)
-    write_state(con, "login_events", StreamState(cursor=cursor, details={"retention_gap": gap} if gap else {}))
+    execute_load(con, "loads/login_events.sql", synced_at=synced_at,
+                 variables={"user_deletions_only": mode == USER_DELETIONS})
+    details = {"mode": mode}
+    # Since when every deletion is in the log read: the users planner takes a full snapshot when its
+    # last one is older (extraction/users.py). Kept while the log is followed without a break.
+    if following_since := synced_at.isoformat() if restarted else previous.details.get("following_since"):
+        details["following_since"] = following_since
+    if gap:
+        details["retention_gap"] = gap
+    if skipped := extraction.details.get("skipped_for_missing_scope"):
+        details["skipped_for_missing_scope"] = skipped
+    write_state(con, "login_events", StreamState(cursor=cursor, details=details))
     table = table_metadata(con, "auth0.login_events", "log_id DESC")
     return {LOGIN_EVENTS: {
         **table,
+        "mode": mode,
         "login_events_added": table["dagster/row_count"] - before,  # events are never deleted
         "staged_records": extraction.records,
         "cursor_log_id": cursor or "",
@@ -130,7 +147,8 @@ def _load_user_metadata(con, synced_at: datetime, include_metadata: bool) -> dic
         _spec(
             LOGIN_EVENTS,
             "One row per Auth0 tenant log event (every type, unknown ones kept) with its category; "
-            "the log_id cursor is committed with the rows.",
+            "the log_id cursor is committed with the rows. While the data object logins is off (users on), "
+            "only user deletions (category user_deleted) are added.",
             [STAGED_LOGIN_EVENTS, LOG_EVENT_TYPES],  # the event type's category comes from the seed
         ),
         _spec(
@@ -179,8 +197,10 @@ def warehouse_tables(context: dg.AssetExecutionContext, tenant: TenantResource):
             if USERS in selected:
                 # The data objects this run brought up to date: a view reads a data object's tables only
                 # while it is synced (rows kept from before it was turned off are not current).
+                # (auth0.login_events is loaded for users too, with only deletions unless logins is synced.)
                 write_state(con, SYNCED_DATA_OBJECTS, StreamState(details={"data_objects": [
-                    name for name, key in DATA_OBJECT_TABLES.items() if key in selected]}))
+                    name for name, key in DATA_OBJECT_TABLES.items()
+                    if key in selected and (name != "logins" or "logins" in tenant.settings.data_objects)]}))
     for key in (ROLES, USER_ROLES, LOGIN_EVENTS, USERS, USER_IDENTITIES, USER_METADATA, *ORGANIZATION_TABLES, CONNECTIONS, CLIENTS):
         if key in selected and key in metadata:
             yield dg.MaterializeResult(asset_key=key, metadata=metadata[key])

@@ -43,6 +43,26 @@ def test_plan_users_extraction(state, settings, expected):
     assert plan_users_extraction(state, settings, NOW) == expected
 
 
+def following(since: datetime | None) -> StreamState:
+    """The log stream's state: user deletions read from the log since `since`."""
+    return StreamState(cursor="90", details={"mode": "user_deletions", **({"following_since": since.isoformat()} if since else {})})
+
+
+@pytest.mark.parametrize(("log_state", "expected_mode"), [
+    (None, "incremental"),  # logins never read (or before the log was read for deletions)
+    (following(None), "incremental"),  # read since before this rule: no break known
+    (following(NOW - timedelta(days=1)), "incremental"),  # since the last snapshot (its very run)
+    (following(NOW - timedelta(days=2)), "incremental"),
+    # A first read, or one past a retention gap, after the last snapshot: deletions in between are unseen.
+    (following(NOW - timedelta(hours=1)), "full"),
+])
+def test_plan_users_extraction_takes_a_snapshot_when_deletions_may_be_missing(log_state, expected_mode):
+    mode, _, why = plan_users_extraction(users_state(), WEEKLY, NOW, log_state)
+    assert mode == expected_mode, why
+    if mode == "full":
+        assert why == f"user deletions are read from the log since {(NOW - timedelta(hours=1)).isoformat()}, after the last snapshot"
+
+
 ROLES = [{"id": "rol_1", "name": "admin"}, {"id": "rol_2", "name": "billing"}]
 
 

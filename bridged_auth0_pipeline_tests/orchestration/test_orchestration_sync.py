@@ -18,7 +18,9 @@ VIEWS = {"auth0/user_auth_methods", "auth0/account_link_candidates", "auth0/logi
 # Connections and clients name what identities and log events mention: read with users and with logins.
 NAMING = {"auth0_staging/connections", "auth0/connections", "auth0/clients"}
 ASSETS_OF = {
-    "users": {"auth0_staging/users", "auth0_staging/roles", "auth0/users", "auth0/user_identities", "auth0/roles", "auth0/user_roles"} | NAMING,
+    # users reads the log too (user deletions only, without logins)
+    "users": {"auth0_staging/users", "auth0_staging/roles", "auth0/users", "auth0/user_identities", "auth0/roles", "auth0/user_roles",
+              "auth0_staging/login_events", "auth0/login_events"} | NAMING,
     "user_metadata": {"auth0/user_metadata"},
     "logins": {"auth0_staging/login_events", "auth0/login_events"} | NAMING,
 }
@@ -61,12 +63,13 @@ def test_each_data_objects_subset_materializes_exactly_its_assets(sandbox_factor
 
     # Only what was chosen is requested from Auth0 and lands in the warehouse.
     paths = management_paths(server)
-    assert any(p == "/api/v2/logs" for p in paths) == ("logins" in chosen)
+    assert any(p == "/api/v2/logs" for p in paths)  # for the log events, or for user deletions
     assert any(p.startswith(("/api/v2/users", "/api/v2/jobs/users-exports")) for p in paths) == ("users" in chosen)
     assert any(p.startswith("/api/v2/roles") for p in paths) == ("users" in chosen)
     rows = warehouse_rows(warehouse_path)
     assert rows["users"] == (expected_users(tenant) if "users" in chosen else {})
     assert rows["memberships"] == (expected_memberships(tenant) if "users" in chosen else set())
+    # Without logins, only deletions: the first run reads from the newest event, so none yet.
     assert (len(rows["log_ids"]) == len(tenant.logs)) if "logins" in chosen else rows["log_ids"] == []
     assert bool(rows["metadata"]) == ("user_metadata" in chosen)
 

@@ -93,3 +93,45 @@ def test_no_check_request_when_there_are_no_new_events(sandbox_factory, pipeline
     assert run_sync().success
     assert run_sync().success
     assert log_by_id_requests(server) == []
+
+
+@pytest.mark.parametrize("expired_from", ["reject", "oldest"])
+def test_a_gap_while_only_deletions_are_read_warns_and_the_next_run_takes_a_snapshot(
+    expired_from, sandbox_factory, pipeline_env, run_sync, warehouse_path
+):
+    """Users without logins: a deletion lost in a gap is not a lost event for good (the users table
+    can be reconciled), so the run warns instead of failing, and the next run's full snapshot
+    marks the user deleted."""
+    tenant = SandboxTenant.generate(users=100, seed=25)
+    now = [tenant.now()]
+    tenant.clock = lambda: now[0]
+    tenant.expired_from = expired_from
+    server = sandbox_factory(tenant)
+    pipeline_env(server, BRIDGED_DATA_OBJECTS="users")
+    assert run_sync().success
+    deleted = sorted(tenant.users)[0]
+    tenant.delete_user(deleted)
+
+    now[0] += timedelta(days=3)
+    tenant.retention_days = 1
+    for _ in range(20):
+        tenant.add_log("s", user_id=sorted(tenant.users)[0])
+    tenant.enforce_retention()
+    assert not [e for e in tenant.logs if e["type"] == "sdu"], "the deletion's event expired"
+
+    result = run_sync()
+    assert result.success, "a gap in deletions only is reconciled by a snapshot: the run goes on"
+    (check,) = gap_check(result)
+    assert not check.passed and check.severity.value == "WARN"
+    assert "next run" in check.description and "full snapshot" in check.description
+    live = "SELECT count(*) FROM auth0.users WHERE user_id = ? AND deleted_at IS NULL"
+    assert query(warehouse_path, live, [deleted]) == [(1,)]
+
+    result = run_sync()
+    assert result.success, "the run after the gap"
+    assert gap_check_passed(result), [(c.passed, c.description) for c in gap_check(result)]
+    users = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "auth0/users")
+    assert users.step_materialization_data.materialization.metadata["extraction_mode"].value == "full"
+    assert query(warehouse_path, live, [deleted]) == [(0,)]
+    assert query(warehouse_path, "SELECT user_id FROM auth0.users WHERE deleted_at IS NULL ORDER BY 1") == [
+        (user_id,) for user_id in sorted(tenant.users)]

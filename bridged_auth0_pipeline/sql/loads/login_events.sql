@@ -1,5 +1,6 @@
 -- Append the last log extraction (auth0_staging.login_events) to auth0.login_events, each log_id
--- once. The cursor is written by loads.py in the same transaction. Variables: synced_at.
+-- once. The cursor is written by loads.py in the same transaction. Variables: synced_at,
+-- user_deletions_only (the data object logins is off: the log is read for user deletions only).
 -- Each event is parsed once into a struct of the text fields typed below (json_transform, instead
 -- of one parse per field). `_staged` keeps the struct and why a row is rejected, not the JSON
 -- itself: `raw` and the rejects' text are read from staging by row. Keeping the parsed JSON too
@@ -60,7 +61,9 @@ LEFT JOIN auth0.log_event_types t ON t.code = s.e.type
 WHERE s.log_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM auth0.login_events x WHERE x.log_id = s.log_id)
   -- a log_id staged twice lands once
-  AND s.staged_row IN (SELECT min(staged_row) FROM _staged GROUP BY log_id);
+  AND s.staged_row IN (SELECT min(staged_row) FROM _staged GROUP BY log_id)
+  -- users synced without logins: only what marks a user deleted (loads/users.sql step 3) is kept
+  AND (NOT coalesce(getvariable('user_deletions_only'), false) OR t.category = 'user_deleted');
 -- No ORDER BY (sorting millions of raw events would spill): a run's events land in staging order,
 -- which is log_id order except when a backlog was read in parallel lanes (auth0/logs.py).
 
